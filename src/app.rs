@@ -1,0 +1,452 @@
+//! The pipeline (DESIGN.md §2): the only module that sees the database, SMTP
+//! and the clock together.
+//! cli → config → lock → read → evaluate → partition → render →
+//! [dry run: report] → one transaction per check → deliver → report.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::checks::{self, Alert, Check};
+use crate::cli::{Format, RunArgs};
+use crate::config::Config;
+use crate::db::{Db, read};
+use crate::error::{Error, Result, code};
+use crate::ledger::{self, Counts, MailPlan, Run};
+use crate::lock::RunLock;
+use crate::notify::mail::{Mailer, SendError, file_stem, from_domain};
+use crate::notify::render::{MailInput, Renderer};
+use crate::report::{AlertReport, CheckReport, DeliveryFailure, DeliveryReport, RunReport, SkipReport};
+
+/// Queued e-mails read per outbox query.
+const OUTBOX_BATCH: u32 = 2000;
+/// Attempts per e-mail within one run for 4xx replies.
+const ATTEMPTS: u32 = 3;
+
+/// The business day of `instant` in `tz` (R1) and its UTC bounds
+/// `[local 00:00, next local 00:00)` (R2).
+pub fn business_day(instant: DateTime<Utc>, tz: Tz) -> (NaiveDate, (NaiveDateTime, NaiveDateTime)) {
+    let today = instant.with_timezone(&tz).date_naive();
+    let midnight = |d: NaiveDate| -> NaiveDateTime {
+        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        match tz.from_local_datetime(&local) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.naive_utc(),
+            // A zone whose clocks skip midnight: the day starts an hour later.
+            chrono::LocalResult::None => tz
+                .from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+                .map(|t| t.naive_utc())
+                .unwrap_or(local),
+        }
+    };
+    (today, (midnight(today), midnight(today + chrono::Days::new(1))))
+}
+
+/// Merges exit codes: the most pressing class wins.
+pub fn merge_exit(a: u8, b: u8) -> u8 {
+    const ORDER: [u8; 7] =
+        [code::SOFTWARE, code::UNAVAILABLE, code::CONFIG, code::NOPERM, code::DATAERR, code::TEMPFAIL, code::OK];
+    let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
+    if rank(a) <= rank(b) { a } else { b }
+}
+
+fn new_run_id() -> String {
+    // A random v4-style id from the OS; no extra crate needed.
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    if bytes == [0u8; 16] {
+        let t = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128 ^ ((std::process::id() as u128) << 64);
+        bytes = t.to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    checks::dashed(&hex)
+}
+
+/// Reads the inputs of `check` and evaluates its rules.
+async fn evaluate(db: &mut Db, check: Check, today: NaiveDate) -> Result<Vec<Alert>> {
+    Ok(match check {
+        Check::ProjectDeadlines => {
+            let (rows, members) = read::fetch_project_deadlines(db, today).await?;
+            checks::project_deadlines::evaluate(&rows, &members, today)
+        }
+        Check::StageDelays => {
+            let (rows, members) = read::fetch_stage_delays(db, today).await?;
+            checks::stage_delays::evaluate(&rows, &members, today)
+        }
+        Check::TaskDeadlines => {
+            let (rows, members) = read::fetch_task_deadlines(db, today).await?;
+            checks::task_deadlines::evaluate(&rows, &members, today)
+        }
+        Check::Budget => {
+            let (rows, members) = read::fetch_budget(db).await?;
+            checks::budget::evaluate(&rows, &members, today)
+        }
+        Check::ContractExpiration => {
+            let (rows, superusers, members) = read::fetch_contracts(db, today).await?;
+            checks::contracts::evaluate(&rows, &superusers, &members, today)
+        }
+    })
+}
+
+struct Ctx {
+    run: Run,
+    day: (NaiveDateTime, NaiveDateTime),
+    dry_run: bool,
+    migrated: bool,
+    renderer: Renderer,
+    from_domain: String,
+}
+
+/// One check: evaluate, partition, then preview or record.
+async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> {
+    let today = ctx.run.today;
+    let alerts = evaluate(db, check, today).await?;
+    let app = read::fetch_app_dedup(db, check, ctx.day).await?;
+    let mut report = CheckReport {
+        check,
+        status: "ok",
+        error: None,
+        rows: 0,
+        counts: Counts::default(),
+        alerts: vec![],
+        skipped: vec![],
+    };
+    if ctx.dry_run {
+        let keys = if ctx.migrated { ledger::fetch_keys(db, check, today, false).await? } else { Default::default() };
+        let part = ledger::partition(alerts, &app, &keys);
+        for p in &part.create {
+            let email = if p.mail == MailPlan::Send {
+                let name = p.alert.recipient.full_name();
+                Some(ctx.renderer.render(&MailInput::from_alert(&p.alert, &name, ctx.run.instant))?)
+            } else {
+                None
+            };
+            report.alerts.push(AlertReport::new(&p.alert, p.mail, email));
+        }
+        report.rows = part.create.len();
+        report.skipped = part.skipped.iter().map(|(a, r)| SkipReport::new(a, *r)).collect();
+        report.counts.rows = report.rows as u32;
+        report.counts.skipped = report.skipped.len() as u32;
+        return Ok(report);
+    }
+
+    // One transaction: the locking ledger read serialises concurrent runs;
+    // app rows and ledger rows (the outbox) commit together (R5, R12).
+    db.exec("starting a transaction", "START TRANSACTION").await?;
+    let result = async {
+        let keys = ledger::fetch_keys(db, check, today, true).await?;
+        let part = ledger::partition(alerts, &app, &keys);
+        ledger::claim(db, &ctx.run, check, &part.create, &ctx.from_domain).await?;
+        Ok::<_, Error>(part)
+    }
+    .await;
+    let part = match result {
+        Ok(part) => {
+            db.exec("committing", "COMMIT").await?;
+            part
+        }
+        Err(e) => {
+            let _ = db.exec("rolling back", "ROLLBACK").await;
+            return Err(e);
+        }
+    };
+    report.rows = part.create.len();
+    report.alerts = part.create.iter().map(|p| AlertReport::new(&p.alert, p.mail, None)).collect();
+    report.skipped = part.skipped.iter().map(|(a, r)| SkipReport::new(a, *r)).collect();
+    report.counts.rows = report.rows as u32;
+    report.counts.skipped = report.skipped.len() as u32;
+    Ok(report)
+}
+
+/// Backoff before the next run may retry an e-mail (`attempts` made so far).
+fn retry_delay(attempts: u32) -> chrono::Duration {
+    chrono::Duration::minutes(5 * (1i64 << attempts.min(4)))
+}
+
+/// Sends every queued e-mail that is due, in batches; per-check outcomes
+/// are added to `per_check`.
+pub async fn deliver(
+    db: &mut Db,
+    cfg: &Config,
+    renderer: &Renderer,
+    mailer: &Mailer,
+    per_check: &mut HashMap<String, Counts>,
+) -> Result<DeliveryReport> {
+    let mut rep = DeliveryReport::default();
+    let max_age = chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3));
+    let mut after = 0u64;
+    'batches: loop {
+        let now = Utc::now().naive_utc();
+        let batch = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        let full = batch.len() as u32 == OUTBOX_BATCH;
+        let mut sent = Vec::with_capacity(batch.len());
+        for row in &batch {
+            let counts = per_check.entry(row.check.clone()).or_default();
+            let fail = |state: &'static str, reply: String| DeliveryFailure {
+                check: row.check.clone(),
+                address: row.address.clone(),
+                state,
+                reply,
+            };
+            let Some(content) = &row.content else {
+                ledger::record_failure(db, row.id, "abandoned", "the app row no longer exists", None).await?;
+                rep.abandoned += 1;
+                counts.failed += 1;
+                rep.failures.push(fail("abandoned", "the app row no longer exists".into()));
+                continue;
+            };
+            let input = MailInput {
+                table: row.table.unwrap_or(checks::AppTable::AlerteProjet),
+                kind: &row.kind,
+                niveau: &content.niveau,
+                titre: &content.titre,
+                message: &content.message,
+                contexte: &content.contexte,
+                created_at: content.created_at,
+                recipient_name: &content.recipient_name,
+                project: &content.project,
+                stage: content.stage.as_ref(),
+            };
+            let outcome = match renderer.render(&input) {
+                Err(e) => Err(SendError::Permanent(e.to_string())),
+                Ok(email) => match mailer.build(&content.recipient_name, &row.address, &email, &row.message_id) {
+                    Err(e) => Err(e),
+                    Ok(msg) => {
+                        let mut attempt = 1;
+                        loop {
+                            match mailer.send(&msg, &file_stem(&row.message_id)).await {
+                                // A 4xx reply: the server is up, try again shortly.
+                                Err(SendError::Deferred(_)) if attempt < ATTEMPTS => {
+                                    tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
+                                    attempt += 1;
+                                }
+                                other => break other,
+                            }
+                        }
+                    }
+                },
+            };
+            match outcome {
+                Ok(()) => {
+                    sent.push(row.id);
+                    rep.sent += 1;
+                    counts.sent += 1;
+                }
+                Err(SendError::Permanent(reply)) => {
+                    warn!(check = %row.check, %reply, "e-mail rejected permanently");
+                    ledger::record_failure(db, row.id, "failed", &reply, None).await?;
+                    rep.failed += 1;
+                    counts.failed += 1;
+                    rep.failures.push(fail("failed", reply));
+                }
+                Err(e @ (SendError::Deferred(_) | SendError::Unreachable(_))) => {
+                    let unreachable = matches!(e, SendError::Unreachable(_));
+                    let reply = e.reply().to_string();
+                    let too_old = now - row.created_at > max_age;
+                    let (state, next) =
+                        if too_old { ("abandoned", None) } else { ("queued", Some(now + retry_delay(row.attempts))) };
+                    ledger::record_failure(db, row.id, state, &reply, next).await?;
+                    if too_old {
+                        rep.abandoned += 1;
+                        counts.failed += 1;
+                    } else {
+                        rep.queued += 1;
+                        counts.queued += 1;
+                    }
+                    warn!(check = %row.check, %reply, state, "e-mail not delivered");
+                    rep.failures.push(fail(state, reply.clone()));
+                    if unreachable {
+                        // The server is unreachable or silent: stop here, the
+                        // rest stays queued for the next run or `deliver`.
+                        ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+                        rep.stopped = Some(reply);
+                        let left = count_due(db, now).await?;
+                        rep.queued += left;
+                        break 'batches;
+                    }
+                }
+            }
+        }
+        ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+        if !full {
+            break;
+        }
+    }
+    Ok(rep)
+}
+
+async fn count_due(db: &mut Db, now: NaiveDateTime) -> Result<u32> {
+    // language=MySQL
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+    )
+    .bind(now)
+    .fetch_one(db.conn())
+    .await
+    .map_err(|e| Error::db("reading the outbox", e))?;
+    Ok(n as u32)
+}
+
+/// Runs `checks` as `command`; returns the report (its exit code set).
+pub async fn run_checks(cfg: &Config, command: &str, checks: &[Check], args: &RunArgs) -> Result<RunReport> {
+    let instant = args.at.map(|a| a.with_timezone(&Utc)).unwrap_or_else(Utc::now);
+    let (today, day) = business_day(instant, cfg.timezone);
+    let target = cfg.database()?;
+    let transport = if args.dry_run { None } else { Some(cfg.transport()?) };
+    let renderer = Renderer::new(cfg.timezone, &cfg.base_url)?;
+    let mailer = transport.map(|t| Mailer::new(cfg, t)).transpose()?;
+
+    let mut db = Db::connect(target).await?;
+    let migrated = db.is_migrated().await?;
+    if !migrated && !args.dry_run {
+        return Err(Error::Config(
+            "the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into(),
+        ));
+    }
+    let lock = if args.dry_run { None } else { Some(RunLock::acquire(cfg, command).await?) };
+    let run = Run {
+        run_id: new_run_id(),
+        command: command.to_string(),
+        host: crate::lock::hostname(),
+        pid: std::process::id(),
+        instant: instant.naive_utc(),
+        today,
+    };
+    let ctx = Ctx { run, day, dry_run: args.dry_run, migrated, renderer, from_domain: from_domain(cfg) };
+    let span = info_span!("run", run_id = %ctx.run.run_id, command);
+    let result = async {
+        let mut reports = Vec::new();
+        let mut run_rows = Vec::new();
+        let mut exit = code::OK;
+        for &check in checks {
+            let span = info_span!("check", check = check.slug());
+            let row = if ctx.dry_run { None } else { Some(ledger::start_run(&mut db, &ctx.run, check).await?) };
+            match run_check(&mut db, &ctx, check).instrument(span.clone()).await {
+                Ok(r) => {
+                    span.in_scope(|| info!(rows = r.rows, skipped = r.skipped.len(), "check evaluated"));
+                    reports.push(r);
+                }
+                Err(e) => {
+                    span.in_scope(|| warn!(error = %e, "check failed"));
+                    exit = merge_exit(exit, e.exit_code());
+                    if matches!(e, Error::Unavailable(_)) {
+                        return Err(e);
+                    }
+                    reports.push(CheckReport {
+                        check,
+                        status: "failed",
+                        error: Some(e.to_string()),
+                        rows: 0,
+                        counts: Counts::default(),
+                        alerts: vec![],
+                        skipped: vec![],
+                    });
+                }
+            }
+            run_rows.push(row);
+        }
+        let mut delivery = None;
+        if let Some(mailer) = &mailer {
+            let mut per_check: HashMap<String, Counts> = HashMap::new();
+            let d = deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check).await?;
+            info!(sent = d.sent, queued = d.queued, failed = d.failed, abandoned = d.abandoned, "delivery finished");
+            if d.failed + d.abandoned > 0 {
+                exit = merge_exit(exit, code::DATAERR);
+            }
+            if d.queued > 0 {
+                exit = merge_exit(exit, code::TEMPFAIL);
+            }
+            for (r, row) in reports.iter_mut().zip(&run_rows) {
+                let c = per_check.get(r.check.slug()).copied().unwrap_or_default();
+                r.counts.sent = c.sent;
+                r.counts.queued = c.queued;
+                r.counts.failed = c.failed;
+                if let Some(row) = row {
+                    let status = match (r.status, c.queued + c.failed) {
+                        ("failed", _) => "failed",
+                        (_, 0) => "ok",
+                        _ => "partial",
+                    };
+                    ledger::finish_run(&mut db, *row, status, r.counts, r.error.as_deref()).await?;
+                }
+            }
+            delivery = Some(d);
+        }
+        Ok((reports, delivery, exit))
+    }
+    .instrument(span)
+    .await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    let statements = db.statements();
+    db.close().await;
+    let (reports, delivery, exit) = result?;
+    Ok(RunReport {
+        command: command.to_string(),
+        run_id: (!ctx.dry_run).then(|| ctx.run.run_id.clone()),
+        at: instant.to_rfc3339(),
+        today: today.format("%Y-%m-%d").to_string(),
+        timezone: cfg.timezone.name().to_string(),
+        dry_run: ctx.dry_run,
+        ledger: if migrated { "present" } else { "absent" },
+        checks: reports,
+        delivery,
+        statements,
+        exit_code: exit,
+    })
+}
+
+/// Prints the report as the flags ask: always for dry runs and JSON, and
+/// for real runs only with `-v` (quiet on success).
+pub fn print_report(report: &RunReport, args: &RunArgs, verbose: bool) {
+    match args.format {
+        Format::Json => println!("{}", report.to_json()),
+        Format::Text if args.dry_run || verbose => print!("{}", report.to_text()),
+        Format::Text => {}
+    }
+}
+
+/// `migrate`.
+pub async fn migrate(cfg: &Config) -> Result<Vec<i64>> {
+    let mut db = Db::connect(cfg.database()?).await?;
+    let done = db.migrate().await;
+    db.close().await;
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_day_is_paris_date_r1() {
+        let at = |s| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let (d, (start, end)) = business_day(at("2026-03-15T23:30:00Z"), chrono_tz::Europe::Paris);
+        assert_eq!(d.to_string(), "2026-03-16");
+        assert_eq!(start.to_string(), "2026-03-15 23:00:00");
+        assert_eq!(end.to_string(), "2026-03-16 23:00:00");
+        // Summer time: the day starts at 22:00 UTC.
+        let (d, (start, _)) = business_day(at("2026-07-01T22:30:00Z"), chrono_tz::Europe::Paris);
+        assert_eq!(d.to_string(), "2026-07-02");
+        assert_eq!(start.to_string(), "2026-07-01 22:00:00");
+    }
+
+    #[test]
+    fn exit_codes_merge_by_severity() {
+        assert_eq!(merge_exit(0, 75), 75);
+        assert_eq!(merge_exit(75, 65), 65);
+        assert_eq!(merge_exit(65, 78), 78);
+        assert_eq!(merge_exit(69, 78), 69);
+    }
+}

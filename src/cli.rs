@@ -1,0 +1,163 @@
+//! The command line (DESIGN.md §1), clap derive only: the doc comments here
+//! are `--help` and the man pages.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// SI-Gouvernance alerts: project deadlines, stage delays, overdue tasks,
+/// budget overruns and maintenance-contract expiry, as one cron-driven binary.
+///
+/// Each check reads the app's database, writes the app's in-app alert rows,
+/// records them in its own ledger and e-mails the recipients. Runs are
+/// idempotent: a second run, a crash, a retry or two hosts at once never send
+/// the same alert twice.
+#[derive(Debug, Parser)]
+#[command(name = "sigov-alerts", version, max_term_width = 100)]
+#[command(after_long_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The exit codes, shown after `--help`.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   everything due was recorded and every e-mail owed is delivered
+  2   usage error
+  65  some e-mails were rejected permanently (recorded, not retried)
+  69  the database is unreachable: nothing was done
+  70  internal error
+  75  temporary: lock held elsewhere, or e-mails still queued for retry
+  77  the database user lacks a privilege the run needs
+  78  configuration error: bad value, missing app tables, migrations not applied";
+
+/// Options shared by every command.
+#[derive(Debug, Args, Default)]
+pub struct GlobalArgs {
+    /// TOML configuration file [default: /etc/sigov-alerts.toml if it exists]
+    #[arg(long, global = true, env = "SIGOV_ALERTS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Database URL, mysql://user:pass@host:3306/db?ssl-mode=...
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// Mail transport: smtp://host:port, smtps://host, or file:///dir (writes .eml files)
+    #[arg(long, global = true, env = "SIGOV_ALERTS_SMTP_URL", hide_env_values = true, value_name = "URL")]
+    pub smtp_url: Option<String>,
+
+    /// Time zone of the business day [default: Europe/Paris]
+    #[arg(long, global = true, env = "SIGOV_ALERTS_TIMEZONE", value_name = "TZ")]
+    pub timezone: Option<String>,
+
+    /// Base URL of the web app, for links in e-mails [default: http://localhost:8000]
+    #[arg(long, global = true, env = "SIGOV_ALERTS_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]
+    #[arg(long, global = true, env = "SIGOV_ALERTS_FROM", value_name = "ADDRESS")]
+    pub from: Option<String>,
+
+    /// Lock file guarding one host [default: /run/lock/sigov-alerts.lock]
+    #[arg(long, global = true, env = "SIGOV_ALERTS_LOCK_FILE", value_name = "PATH")]
+    pub lock_file: Option<PathBuf>,
+
+    /// Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub wait_lock: Option<String>,
+
+    /// More output on stderr (-v summary, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Log line format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Colours in log lines
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Colour choice.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum Color {
+    /// Colours only on a terminal.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Readable text.
+    #[default]
+    Text,
+    /// Stable JSON, for CI and scripts.
+    Json,
+}
+
+/// Options of every check command.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// The run instant, RFC 3339 (default: now); "today" derives from it
+    #[arg(long, value_name = "INSTANT", value_parser = parse_instant)]
+    pub at: Option<DateTime<FixedOffset>>,
+
+    /// Write nothing, send nothing; show what a real run would do
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Report format on stdout
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Project deadlines: J-7, J-3, J-1 and overdue projects
+    CheckProjectDeadlines(RunArgs),
+    /// Stages still running past their planned end
+    CheckStageDelays(RunArgs),
+    /// Open tasks past their due date
+    CheckTaskDeadlines(RunArgs),
+    /// Projects whose spending exceeds their budget
+    CheckBudget(RunArgs),
+    /// Maintenance contracts expiring within 30 days or expired
+    CheckContractExpiration(RunArgs),
+    /// Run every check in order, then deliver; one report, one exit code
+    RunAll(RunArgs),
+    /// Create or upgrade the tool's own tables (idempotent)
+    Migrate,
+    /// Check configuration, database, tables, migrations, SMTP and lock path
+    Doctor,
+}
+
+/// Parses `--at`.
+pub fn parse_instant(s: &str) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map_err(|e| format!("not an RFC 3339 instant ({e}), e.g. 2026-03-16T08:00:00+01:00"))
+}

@@ -1,0 +1,433 @@
+//! Configuration: flag > environment > TOML file > default, validated up
+//! front into a [`Config`]. Secrets live in [`Secret`], whose `Debug` and
+//! `Display` never show them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use lettre::message::Mailbox;
+use serde::Deserialize;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result};
+
+/// Default configuration file, read when it exists and no `--config` is given.
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/sigov-alerts.toml";
+/// Default sender, as the app's `DEFAULT_FROM_EMAIL`.
+pub const DEFAULT_FROM: &str = "SI-Gouvernance <noreply@si-gouvernance.com>";
+
+/// A secret string: never printed.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The value, for the one call site that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// The configuration file, as written. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    database_url: Option<String>,
+    database_password_file: Option<PathBuf>,
+    smtp_url: Option<String>,
+    smtp_password_file: Option<PathBuf>,
+    timezone: Option<String>,
+    base_url: Option<String>,
+    from: Option<String>,
+    reply_to: Option<String>,
+    lock_file: Option<PathBuf>,
+    wait_lock: Option<String>,
+    smtp_timeout: Option<String>,
+    send_timeout: Option<String>,
+    max_delivery_age: Option<String>,
+    ledger_retention_days: Option<u32>,
+}
+
+/// How e-mails leave.
+#[derive(Clone)]
+pub enum Transport {
+    /// SMTP with the given security.
+    Smtp {
+        /// Host name or address.
+        host: String,
+        /// TCP port.
+        port: u16,
+        /// TLS mode.
+        tls: TlsMode,
+        /// User name, when the server wants AUTH.
+        user: Option<String>,
+        /// Password.
+        password: Option<Secret>,
+    },
+    /// Writes `.eml` files into a directory (demos, previews).
+    File(PathBuf),
+}
+
+/// SMTP transport security.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text, written explicitly (`tls=none`).
+    None,
+    /// STARTTLS when offered (loopback only by default).
+    Opportunistic,
+    /// STARTTLS required.
+    Required,
+    /// Implicit TLS (`smtps://`).
+    Wrapper,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Transport {
+    /// A description without secrets, for logs and `doctor`.
+    pub fn describe(&self) -> String {
+        match self {
+            Transport::Smtp { host, port, tls, user, .. } => {
+                let user = user.as_deref().map(|u| format!("{u}@")).unwrap_or_default();
+                format!("smtp {user}{host}:{port} (tls {tls:?})")
+            }
+            Transport::File(dir) => format!("file {}", dir.display()),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Connection options (holds the password; never Debug-printed in logs).
+    database: Option<DbTarget>,
+    /// Mail transport; `None` when not configured (checks then fail at delivery).
+    pub transport: Option<Transport>,
+    /// Business time zone.
+    pub timezone: Tz,
+    /// Web app base URL, without trailing slash.
+    pub base_url: String,
+    /// Sender.
+    pub from: Mailbox,
+    /// Reply-To, when set.
+    pub reply_to: Option<Mailbox>,
+    /// Lock file path.
+    pub lock_file: PathBuf,
+    /// How long to wait for a held lock.
+    pub wait_lock: Duration,
+    /// SMTP connect and command timeout.
+    pub smtp_timeout: Duration,
+    /// Whole-message send timeout.
+    pub send_timeout: Duration,
+    /// Give up on queued mail older than this.
+    pub max_delivery_age: Duration,
+    /// Prune ledger rows older than this many days.
+    pub ledger_retention_days: u32,
+}
+
+/// The database to connect to.
+#[derive(Clone)]
+pub struct DbTarget {
+    /// sqlx options (contain the password).
+    pub options: MySqlConnectOptions,
+    /// Database name, for the lock name.
+    pub database: String,
+    /// `user@host:port/db`, without password.
+    pub display: String,
+}
+
+impl fmt::Debug for DbTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+fn bad(key: &str, why: impl fmt::Display) -> Error {
+    Error::Config(format!("configuration: {key}: {why}"))
+}
+
+fn read_secret_file(key: &str, path: &Path) -> Result<String> {
+    let s = std::fs::read_to_string(path).map_err(|e| bad(key, format!("cannot read {}: {e}", path.display())))?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn parse_duration(key: &str, s: &str) -> Result<Duration> {
+    humantime::parse_duration(s.trim()).map_err(|e| bad(key, format!("{s:?} is not a duration ({e})")))
+}
+
+fn parse_mailbox(key: &str, s: &str) -> Result<Mailbox> {
+    Mailbox::from_str(s.trim()).map_err(|e| bad(key, format!("{s:?} is not a mailbox ({e})")))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+/// Parses and validates the database URL; a remote host requires TLS
+/// unless the URL says otherwise.
+fn parse_database(url: &str, password_file: Option<&Path>) -> Result<DbTarget> {
+    const KEY: &str = "database_url";
+    let mut parsed = url::Url::parse(url).map_err(|e| bad(KEY, format!("not a URL ({e})")))?;
+    if parsed.scheme() != "mysql" && parsed.scheme() != "mariadb" {
+        return Err(bad(KEY, format!("scheme must be mysql://, not {}://", parsed.scheme())));
+    }
+    if parsed.scheme() == "mariadb" {
+        let rest = parsed.as_str()["mariadb".len()..].to_string();
+        parsed = url::Url::parse(&format!("mysql{rest}")).map_err(|e| bad(KEY, e))?;
+    }
+    if let Some(file) = password_file {
+        let pw = read_secret_file("database_password_file", file)?;
+        parsed.set_password(Some(&pw)).map_err(|_| bad(KEY, "cannot carry a password"))?;
+    }
+    let host = parsed.host_str().unwrap_or("").to_string();
+    if host.is_empty() {
+        return Err(bad(KEY, "no host"));
+    }
+    let database = parsed.path().trim_start_matches('/').to_string();
+    if database.is_empty() {
+        return Err(bad(KEY, "no database name in the path (mysql://user@host/DATABASE)"));
+    }
+    let has_ssl_mode = parsed.query_pairs().any(|(k, _)| k == "ssl-mode" || k == "sslmode");
+    let mut options = MySqlConnectOptions::from_str(parsed.as_str()).map_err(|e| {
+        bad(KEY, crate::error::one_line(&e.to_string()).replace(parsed.password().unwrap_or("\u{0}"), "****"))
+    })?;
+    if !has_ssl_mode {
+        // sqlx's PREFERRED silently falls back to plain text: require TLS
+        // for any non-loopback server unless the URL says otherwise.
+        options = options.ssl_mode(if is_loopback(&host) { MySqlSslMode::Preferred } else { MySqlSslMode::Required });
+    }
+    let user = parsed.username();
+    let port = parsed.port().unwrap_or(3306);
+    Ok(DbTarget { options, database: database.clone(), display: format!("{user}@{host}:{port}/{database}") })
+}
+
+/// Parses the mail transport URL.
+fn parse_transport(url: &str, password_file: Option<&Path>) -> Result<Transport> {
+    const KEY: &str = "smtp_url";
+    let parsed = url::Url::parse(url).map_err(|e| bad(KEY, format!("not a URL ({e})")))?;
+    match parsed.scheme() {
+        "file" => {
+            let path = parsed.to_file_path().map_err(|_| bad(KEY, "file:// needs an absolute directory path"))?;
+            Ok(Transport::File(path))
+        }
+        scheme @ ("smtp" | "smtps") => {
+            let host = parsed.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad(KEY, "no host"))?;
+            let host = host.trim_matches(['[', ']']).to_string();
+            let mut tls = if scheme == "smtps" {
+                TlsMode::Wrapper
+            } else if is_loopback(&host) {
+                TlsMode::Opportunistic
+            } else {
+                TlsMode::Required
+            };
+            for (k, v) in parsed.query_pairs() {
+                match (k.as_ref(), v.as_ref()) {
+                    ("tls", "none") if scheme == "smtp" => tls = TlsMode::None,
+                    ("tls", "opportunistic") if scheme == "smtp" => tls = TlsMode::Opportunistic,
+                    ("tls", "required") if scheme == "smtp" => tls = TlsMode::Required,
+                    ("tls", other) => {
+                        return Err(bad(KEY, format!("tls={other} is not one of none, opportunistic, required")));
+                    }
+                    (other, _) => return Err(bad(KEY, format!("unknown parameter {other:?}"))),
+                }
+            }
+            let port = parsed.port().unwrap_or(if scheme == "smtps" { 465 } else { 587 });
+            let user = (!parsed.username().is_empty()).then(|| {
+                url::form_urlencoded::parse(parsed.username().as_bytes())
+                    .map(|(k, _)| k.into_owned())
+                    .next()
+                    .unwrap_or_default()
+            });
+            let mut password = parsed.password().map(|p| Secret::new(percent_decode(p)));
+            if let Some(file) = password_file {
+                password = Some(Secret::new(read_secret_file("smtp_password_file", file)?));
+            }
+            if password.is_some() && user.is_none() {
+                return Err(bad(KEY, "a password needs a user name"));
+            }
+            Ok(Transport::Smtp { host, port, tls, user, password })
+        }
+        other => Err(bad(KEY, format!("scheme must be smtp://, smtps:// or file://, not {other}://"))),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+}
+
+impl Config {
+    /// Loads the file named by `--config` (or the default file if present),
+    /// merges flags and environment over it, and validates every value.
+    pub fn load(args: &GlobalArgs) -> Result<Config> {
+        let raw = match &args.config {
+            Some(path) => read_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => read_file(Path::new(DEFAULT_CONFIG_FILE))?,
+            None => RawConfig::default(),
+        };
+        Config::merge(args, raw)
+    }
+
+    fn merge(args: &GlobalArgs, raw: RawConfig) -> Result<Config> {
+        let database = match args.database_url.clone().or(raw.database_url) {
+            Some(url) if !url.trim().is_empty() => {
+                Some(parse_database(url.trim(), raw.database_password_file.as_deref())?)
+            }
+            _ => None,
+        };
+        let transport = match args.smtp_url.clone().or(raw.smtp_url) {
+            Some(url) if !url.trim().is_empty() => {
+                Some(parse_transport(url.trim(), raw.smtp_password_file.as_deref())?)
+            }
+            _ => None,
+        };
+        let tz_name = args.timezone.clone().or(raw.timezone).unwrap_or_else(|| "Europe/Paris".into());
+        let timezone = Tz::from_str(tz_name.trim())
+            .map_err(|_| bad("timezone", format!("{tz_name:?} is not an IANA time zone name")))?;
+        let base_url = args.base_url.clone().or(raw.base_url).unwrap_or_else(|| "http://localhost:8000".into());
+        let parsed_base = url::Url::parse(base_url.trim()).map_err(|e| bad("base_url", format!("not a URL ({e})")))?;
+        if !matches!(parsed_base.scheme(), "http" | "https") {
+            return Err(bad("base_url", "must be an http:// or https:// URL"));
+        }
+        let base_url = parsed_base.as_str().trim_end_matches('/').to_string();
+        let from = parse_mailbox("from", &args.from.clone().or(raw.from).unwrap_or_else(|| DEFAULT_FROM.into()))?;
+        let reply_to = raw.reply_to.as_deref().map(|s| parse_mailbox("reply_to", s)).transpose()?;
+        let lock_file = args.lock_file.clone().or(raw.lock_file).unwrap_or_else(default_lock_file);
+        let wait_lock =
+            parse_duration("wait_lock", args.wait_lock.as_deref().or(raw.wait_lock.as_deref()).unwrap_or("0s"))?;
+        let smtp_timeout = parse_duration("smtp_timeout", raw.smtp_timeout.as_deref().unwrap_or("10s"))?;
+        let send_timeout = parse_duration("send_timeout", raw.send_timeout.as_deref().unwrap_or("30s"))?;
+        let max_delivery_age = parse_duration("max_delivery_age", raw.max_delivery_age.as_deref().unwrap_or("3days"))?;
+        if smtp_timeout.is_zero() {
+            return Err(bad("smtp_timeout", "must be more than 0"));
+        }
+        if send_timeout.is_zero() {
+            return Err(bad("send_timeout", "must be more than 0"));
+        }
+        let ledger_retention_days = raw.ledger_retention_days.unwrap_or(90);
+        if ledger_retention_days == 0 {
+            return Err(bad("ledger_retention_days", "must be at least 1"));
+        }
+        Ok(Config {
+            database,
+            transport,
+            timezone,
+            base_url,
+            from,
+            reply_to,
+            lock_file,
+            wait_lock,
+            smtp_timeout,
+            send_timeout,
+            max_delivery_age,
+            ledger_retention_days,
+        })
+    }
+
+    /// The database target, or a configuration error when none is set.
+    pub fn database(&self) -> Result<&DbTarget> {
+        self.database.as_ref().ok_or_else(|| {
+            bad("database_url", "not set (use --database-url, DATABASE_URL or database_url in the config file)")
+        })
+    }
+
+    /// The mail transport, or a configuration error when none is set.
+    pub fn transport(&self) -> Result<&Transport> {
+        self.transport.as_ref().ok_or_else(|| {
+            bad("smtp_url", "not set (use --smtp-url, SIGOV_ALERTS_SMTP_URL or smtp_url in the config file)")
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<RawConfig> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Config(format!("configuration: cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        Error::Config(format!("configuration: {}: {}", path.display(), crate::error::one_line(e.message())))
+    })
+}
+
+fn default_lock_file() -> PathBuf {
+    if Path::new("/run/lock").is_dir() {
+        PathBuf::from("/run/lock/sigov-alerts.lock")
+    } else if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        PathBuf::from(dir).join("sigov-alerts.lock")
+    } else {
+        std::env::temp_dir().join("sigov-alerts.lock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> GlobalArgs {
+        GlobalArgs::default()
+    }
+
+    #[test]
+    fn bad_timezone_names_the_key() {
+        let raw = RawConfig { timezone: Some("Mars/Olympus".into()), ..Default::default() };
+        let err = Config::merge(&args(), raw).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(err.to_string().starts_with("configuration: timezone:"), "{err}");
+    }
+
+    #[test]
+    fn flag_beats_file() {
+        let raw = RawConfig { timezone: Some("UTC".into()), ..Default::default() };
+        let mut a = args();
+        a.timezone = Some("Europe/Berlin".into());
+        assert_eq!(Config::merge(&a, raw).unwrap().timezone, chrono_tz::Europe::Berlin);
+    }
+
+    #[test]
+    fn database_password_never_in_errors_or_debug() {
+        let raw = RawConfig { database_url: Some("mysql://u:hunter2@db.example/x".into()), ..Default::default() };
+        let c = Config::merge(&args(), raw).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let raw = RawConfig {
+            database_url: Some("mysql://u:hunter2@db.example/x?ssl-mode=bogus".into()),
+            ..Default::default()
+        };
+        let err = Config::merge(&args(), raw).unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn remote_smtp_requires_tls_loopback_is_opportunistic() {
+        let t = parse_transport("smtp://mail.example.com", None).unwrap();
+        assert!(matches!(t, Transport::Smtp { tls: TlsMode::Required, port: 587, .. }));
+        let t = parse_transport("smtp://127.0.0.1:2525", None).unwrap();
+        assert!(matches!(t, Transport::Smtp { tls: TlsMode::Opportunistic, .. }));
+        let t = parse_transport("smtp://mail.example.com?tls=none", None).unwrap();
+        assert!(matches!(t, Transport::Smtp { tls: TlsMode::None, .. }));
+        let t = parse_transport("smtp://u:p%40ss@mail.example.com", None).unwrap();
+        let Transport::Smtp { password, .. } = &t else { panic!() };
+        assert_eq!(password.as_ref().unwrap().expose(), "p@ss");
+        assert!(!format!("{t:?}").contains("p@ss"));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        let err = toml::from_str::<RawConfig>("databse_url = 'x'").unwrap_err();
+        assert!(err.message().contains("databse_url"));
+    }
+}

@@ -1,0 +1,218 @@
+//! The database connection, statement accounting and our own migrations.
+//! One connection does all the work of a run (the lock has its own), so
+//! every statement is counted in one place.
+
+use std::time::Duration;
+
+use sqlx::mysql::{MySqlConnection, MySqlRow};
+use sqlx::{Connection, Row};
+use tracing::instrument;
+
+use crate::checks::Person;
+use crate::config::DbTarget;
+use crate::error::{Error, Result};
+
+pub mod read;
+pub mod write;
+
+/// How long a connection attempt may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The bookkeeping table of our migrations.
+pub const MIGRATIONS_TABLE: &str = "_sigov_alerts_migrations";
+
+/// Our migrations, in order: (version, description, SQL).
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "create runs", include_str!("../../migrations/0001_create_runs.sql")),
+    (2, "create deliveries", include_str!("../../migrations/0002_create_deliveries.sql")),
+];
+
+/// A connection with a statement counter.
+pub struct Db {
+    conn: MySqlConnection,
+    statements: u64,
+    /// `@@auto_increment_increment`, to number rows of a multi-row INSERT.
+    pub autoinc_step: u64,
+    /// Whether a multi-row INSERT gets consecutive ids (`innodb_autoinc_lock_mode` < 2).
+    pub autoinc_consecutive: bool,
+    /// `@@max_allowed_packet`, to size batches.
+    pub max_packet: usize,
+}
+
+/// Opens one connection to `target`.
+pub async fn open(target: &DbTarget) -> Result<MySqlConnection> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&target.options)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(e)) => Err(match Error::db(&format!("connecting to {}", target.display), e) {
+            Error::Db(m) | Error::Config(m) => Error::Unavailable(m),
+            other => other,
+        }),
+        Err(_) => Err(Error::Unavailable(format!(
+            "connecting to {}: no answer within {}s",
+            target.display,
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+impl Db {
+    /// Connects and reads the server settings the writes depend on.
+    #[instrument(skip_all)]
+    pub async fn connect(target: &DbTarget) -> Result<Db> {
+        let mut conn = open(target).await?;
+        // language=MySQL
+        let row = sqlx::query(
+            "SELECT CAST(@@auto_increment_increment AS UNSIGNED), CAST(@@innodb_autoinc_lock_mode AS UNSIGNED), CAST(@@max_allowed_packet AS UNSIGNED)",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| Error::db("reading server settings", e))?;
+        let step: u64 = row.try_get(0).unwrap_or(1);
+        let mode: u64 = row.try_get(1).unwrap_or(1);
+        let packet: u64 = row.try_get(2).unwrap_or(4 << 20);
+        Ok(Db {
+            conn,
+            statements: 0,
+            autoinc_step: step.max(1),
+            autoinc_consecutive: mode < 2,
+            max_packet: packet as usize,
+        })
+    }
+
+    /// The connection, counting one statement.
+    pub fn conn(&mut self) -> &mut MySqlConnection {
+        self.statements += 1;
+        &mut self.conn
+    }
+
+    /// Statements executed so far on this connection (the connect-time
+    /// settings read excluded).
+    pub fn statements(&self) -> u64 {
+        self.statements
+    }
+
+    /// Runs a statement without result rows.
+    pub async fn exec(&mut self, what: &str, sql: &'static str) -> Result<()> {
+        sqlx::query(sql).execute(self.conn()).await.map_err(|e| Error::db(what, e))?;
+        Ok(())
+    }
+
+    /// The versions of our migrations applied, or `None` when the
+    /// bookkeeping table does not exist.
+    pub async fn applied_migrations(&mut self) -> Result<Option<Vec<i64>>> {
+        // language=MySQL
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+        )
+        .bind(MIGRATIONS_TABLE)
+        .fetch_one(self.conn())
+        .await
+        .map_err(|e| Error::db("reading migrations", e))?;
+        if exists == 0 {
+            return Ok(None);
+        }
+        // language=MySQL
+        let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sigov_alerts_migrations ORDER BY version")
+            .fetch_all(self.conn())
+            .await
+            .map_err(|e| Error::db("reading migrations", e))?;
+        Ok(Some(versions))
+    }
+
+    /// Whether every migration is applied.
+    pub async fn is_migrated(&mut self) -> Result<bool> {
+        let applied = self.applied_migrations().await?.unwrap_or_default();
+        Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
+    }
+
+    /// Applies the missing migrations; returns the versions applied now.
+    pub async fn migrate(&mut self) -> Result<Vec<i64>> {
+        // language=MySQL
+        self.exec(
+            "creating the migrations table",
+            "CREATE TABLE IF NOT EXISTS _sigov_alerts_migrations (
+               version BIGINT NOT NULL PRIMARY KEY,
+               description VARCHAR(255) NOT NULL,
+               checksum CHAR(64) NOT NULL,
+               applied_at DATETIME(6) NOT NULL
+             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        )
+        .await?;
+        let applied = self.applied_migrations().await?.unwrap_or_default();
+        let mut done = Vec::new();
+        for (version, description, sql) in MIGRATIONS {
+            if applied.contains(version) {
+                continue;
+            }
+            let what = format!("applying migration {version} ({description})");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(self.conn()).await.map_err(|e| Error::db(&what, e))?;
+            // language=MySQL
+            sqlx::query(
+                "INSERT INTO _sigov_alerts_migrations (version, description, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
+            )
+            .bind(version)
+            .bind(description)
+            .bind(crate::ledger::sha256_hex(sql))
+            .execute(self.conn())
+            .await
+            .map_err(|e| Error::db(&what, e))?;
+            done.push(*version);
+        }
+        Ok(done)
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// Decodes a user from columns `{p}id, {p}first_name, …`.
+pub fn person(row: &MySqlRow, p: &str) -> std::result::Result<Person, sqlx::Error> {
+    Ok(Person {
+        id: row.try_get(format!("{p}id").as_str())?,
+        first_name: row.try_get(format!("{p}first_name").as_str())?,
+        last_name: row.try_get(format!("{p}last_name").as_str())?,
+        email: row.try_get(format!("{p}email").as_str())?,
+        is_active: row.try_get(format!("{p}is_active").as_str())?,
+        statut_actif: row.try_get(format!("{p}statut_actif").as_str())?,
+        is_superuser: row.try_get(format!("{p}is_superuser").as_str())?,
+    })
+}
+
+/// The select list of a user aliased `u` with prefix `p`.
+#[macro_export]
+macro_rules! person_cols {
+    ($u:literal, $p:literal) => {
+        concat!(
+            $u,
+            ".id AS ",
+            $p,
+            "id, ",
+            $u,
+            ".first_name AS ",
+            $p,
+            "first_name, ",
+            $u,
+            ".last_name AS ",
+            $p,
+            "last_name, ",
+            $u,
+            ".email AS ",
+            $p,
+            "email, ",
+            $u,
+            ".is_active AS ",
+            $p,
+            "is_active, ",
+            $u,
+            ".statut_actif AS ",
+            $p,
+            "statut_actif, ",
+            $u,
+            ".is_superuser AS ",
+            $p,
+            "is_superuser"
+        )
+    };
+}

@@ -1,0 +1,357 @@
+//! Every read of the app's tables. Reads are set-based: a fixed number of
+//! queries per check whatever the data size (ruling R13), and the due/overdue
+//! filters are applied in SQL with today's dates bound as parameters.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+use sqlx::Row;
+use sqlx::mysql::MySqlRow;
+use tracing::instrument;
+
+use super::{Db, person};
+use crate::checks::budget::BudgetRow;
+use crate::checks::contracts::ContractRow;
+use crate::checks::project_deadlines::{MemberRow, ProjectRow, threshold_dates};
+use crate::checks::stage_delays::StageRow;
+use crate::checks::task_deadlines::TaskRow;
+use crate::checks::{Check, Person, ProjectFacts, StageFacts};
+use crate::error::{Error, Result};
+use crate::person_cols;
+
+type SqlResult<T> = std::result::Result<T, sqlx::Error>;
+
+fn project(row: &MySqlRow) -> SqlResult<ProjectFacts> {
+    Ok(ProjectFacts {
+        id: row.try_get("p_id")?,
+        nom: row.try_get("p_nom")?,
+        client: row.try_get("p_client")?,
+        statut: row.try_get("p_statut")?,
+    })
+}
+
+/// Active assignments of the projects selected by a subquery `p_ids`.
+macro_rules! members_sql {
+    ($subquery:expr) => {
+        concat!(
+            "SELECT a.projet_id, a.id AS a_id, a.est_responsable_principal, ",
+            person_cols!("u", "u_"),
+            " FROM core_affectation a JOIN core_utilisateur u ON u.id = a.utilisateur_id",
+            " WHERE a.date_fin IS NULL AND a.projet_id IN (",
+            $subquery,
+            ") ORDER BY a.projet_id, a.id"
+        )
+    };
+}
+
+fn member(row: &MySqlRow) -> SqlResult<MemberRow> {
+    Ok(MemberRow {
+        project_id: row.try_get("projet_id")?,
+        assignment_id: row.try_get("a_id")?,
+        principal: row.try_get("est_responsable_principal")?,
+        person: person(row, "u_")?,
+    })
+}
+
+fn decode<T>(what: &str, rows: Vec<MySqlRow>, f: fn(&MySqlRow) -> SqlResult<T>) -> Result<Vec<T>> {
+    rows.iter().map(f).collect::<SqlResult<Vec<T>>>().map_err(|e| Error::db(what, e))
+}
+
+async fn fetch_members(db: &mut Db, what: &str, sql: &'static str, binds: &[NaiveDate]) -> Result<Vec<MemberRow>> {
+    let mut q = sqlx::query(sql);
+    for b in binds {
+        q = q.bind(*b);
+    }
+    let rows = q.fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
+    decode(what, rows, member)
+}
+
+// language=MySQL
+macro_rules! pd_filter {
+    () => {
+        " FROM core_projet p JOIN core_statutprojet s ON s.id = p.statut_id \
+          JOIN core_utilisateur c ON c.id = p.createur_id \
+          WHERE s.nom = 'EN_COURS' AND p.date_fin IS NOT NULL \
+          AND (p.date_fin < ? OR p.date_fin IN (?, ?, ?))"
+    };
+}
+
+/// §3.1 inputs: overdue or J-7/J-3/J-1 `EN_COURS` projects with their
+/// creator, and their active assignments. Two queries.
+#[instrument(skip_all)]
+pub async fn fetch_project_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<ProjectRow>, Vec<MemberRow>)> {
+    const WHAT: &str = "reading project deadlines";
+    let [j7, j3, j1] = threshold_dates(today);
+    // language=MySQL
+    let sql = concat!(
+        "SELECT p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, p.date_fin, ",
+        person_cols!("c", "c_"),
+        pd_filter!(),
+        " ORDER BY p.date_creation DESC"
+    );
+    let rows = sqlx::query(sql)
+        .bind(today)
+        .bind(j7)
+        .bind(j3)
+        .bind(j1)
+        .fetch_all(db.conn())
+        .await
+        .map_err(|e| Error::db(WHAT, e))?;
+    let projects = decode(WHAT, rows, |r| {
+        Ok(ProjectRow { project: project(r)?, date_fin: r.try_get("date_fin")?, creator: person(r, "c_")? })
+    })?;
+    let members =
+        fetch_members(db, WHAT, members_sql!(concat!("SELECT p.id", pd_filter!())), &[today, j7, j3, j1]).await?;
+    Ok((projects, members))
+}
+
+// language=MySQL
+macro_rules! stage_filter {
+    () => {
+        " FROM core_etapeprojet e WHERE e.statut = 'EN_COURS' AND e.date_fin_reelle IS NULL \
+          AND e.date_fin_prevue IS NOT NULL AND e.date_fin_prevue < ?"
+    };
+}
+
+/// §3.2 inputs: running stages past their planned end, with project,
+/// creator and the projects' active assignments. Two queries.
+#[instrument(skip_all)]
+pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<StageRow>, Vec<MemberRow>)> {
+    const WHAT: &str = "reading stage delays";
+    // language=MySQL
+    let sql = concat!(
+        "SELECT e.id AS e_id, t.nom AS e_code, e.ordre, e.statut, e.date_fin_prevue, ",
+        "(e.date_fin_reelle IS NOT NULL) AS finished, ",
+        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, ",
+        person_cols!("c", "c_"),
+        " FROM core_etapeprojet e JOIN core_typeetape t ON t.id = e.type_etape_id",
+        " JOIN core_projet p ON p.id = e.projet_id JOIN core_statutprojet s ON s.id = p.statut_id",
+        " JOIN core_utilisateur c ON c.id = p.createur_id",
+        " WHERE e.statut = 'EN_COURS' AND e.date_fin_reelle IS NULL",
+        " AND e.date_fin_prevue IS NOT NULL AND e.date_fin_prevue < ?",
+        " ORDER BY e.id"
+    );
+    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let stages = decode(WHAT, rows, |r| {
+        Ok(StageRow {
+            stage: StageFacts { id: r.try_get("e_id")?, code: r.try_get("e_code")?, ordre: r.try_get("ordre")? },
+            statut: r.try_get("statut")?,
+            date_fin_prevue: r.try_get("date_fin_prevue")?,
+            date_fin_reelle_set: r.try_get::<i64, _>("finished")? != 0,
+            project: project(r)?,
+            creator: person(r, "c_")?,
+        })
+    })?;
+    let members =
+        fetch_members(db, WHAT, members_sql!(concat!("SELECT e.projet_id", stage_filter!())), &[today]).await?;
+    Ok((stages, members))
+}
+
+// language=MySQL
+macro_rules! task_filter {
+    () => {
+        " FROM core_tacheetape t JOIN core_etapeprojet e ON e.id = t.etape_id \
+          WHERE t.statut IN ('A_FAIRE', 'EN_COURS', 'BLOQUEE') AND t.date_fin IS NOT NULL AND t.date_fin < ?"
+    };
+}
+
+/// §3.3 inputs: open overdue tasks with assignee and project, and the
+/// projects' active assignments. Two queries.
+#[instrument(skip_all)]
+pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<TaskRow>, Vec<MemberRow>)> {
+    const WHAT: &str = "reading task deadlines";
+    // language=MySQL
+    let sql = concat!(
+        "SELECT t.id AS t_id, t.nom AS t_nom, t.statut AS t_statut, t.date_fin AS t_date_fin, ",
+        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, ",
+        person_cols!("r", "r_"),
+        " FROM core_tacheetape t JOIN core_etapeprojet e ON e.id = t.etape_id",
+        " JOIN core_projet p ON p.id = e.projet_id JOIN core_statutprojet s ON s.id = p.statut_id",
+        " LEFT JOIN core_utilisateur r ON r.id = t.responsable_id",
+        " WHERE t.statut IN ('A_FAIRE', 'EN_COURS', 'BLOQUEE') AND t.date_fin IS NOT NULL AND t.date_fin < ?",
+        " ORDER BY t.id"
+    );
+    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let tasks = decode(WHAT, rows, |r| {
+        let assignee = match r.try_get::<Option<String>, _>("r_id")? {
+            Some(_) => Some(person(r, "r_")?),
+            None => None,
+        };
+        Ok(TaskRow {
+            id: r.try_get("t_id")?,
+            nom: r.try_get("t_nom")?,
+            statut: r.try_get("t_statut")?,
+            date_fin: r.try_get("t_date_fin")?,
+            assignee,
+            project: project(r)?,
+        })
+    })?;
+    let members =
+        fetch_members(db, WHAT, members_sql!(concat!("SELECT e.projet_id", task_filter!())), &[today]).await?;
+    Ok((tasks, members))
+}
+
+// language=MySQL
+macro_rules! budget_sums {
+    () => {
+        "(SELECT l.projet_id, \
+           SUM(CASE WHEN l.type_ligne = 'MATERIEL' COLLATE utf8mb4_bin THEN l.montant ELSE 0 END) AS materiel, \
+           SUM(CASE WHEN l.type_ligne = 'SERVICE' COLLATE utf8mb4_bin THEN l.montant ELSE 0 END) AS service \
+         FROM core_lignebudget l GROUP BY l.projet_id)"
+    };
+}
+
+// language=MySQL
+macro_rules! budget_filter {
+    () => {
+        concat!(
+            " FROM core_projet p JOIN core_statutprojet s ON s.id = p.statut_id",
+            " JOIN core_utilisateur c ON c.id = p.createur_id JOIN ",
+            budget_sums!(),
+            " b ON b.projet_id = p.id",
+            " WHERE s.nom = 'EN_COURS' AND p.budget_previsionnel > 0",
+            " AND b.materiel + b.service > p.budget_previsionnel"
+        )
+    };
+}
+
+/// §3.4 inputs: `EN_COURS` projects whose MATERIEL + SERVICE lines exceed
+/// the budget (sums by `GROUP BY`, exact decimals), and their assignments.
+#[instrument(skip_all)]
+pub async fn fetch_budget(db: &mut Db) -> Result<(Vec<BudgetRow>, Vec<MemberRow>)> {
+    const WHAT: &str = "reading budgets";
+    // language=MySQL
+    let sql = concat!(
+        "SELECT p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, p.devise, ",
+        "p.budget_previsionnel, b.materiel, b.service, ",
+        person_cols!("c", "c_"),
+        budget_filter!(),
+        " ORDER BY p.date_creation DESC"
+    );
+    let rows = sqlx::query(sql).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let projects = decode(WHAT, rows, |r| {
+        Ok(BudgetRow {
+            project: project(r)?,
+            devise: r.try_get("devise")?,
+            budget: r.try_get::<Decimal, _>("budget_previsionnel")?,
+            materiel: r.try_get::<Decimal, _>("materiel")?,
+            service: r.try_get::<Decimal, _>("service")?,
+            creator: person(r, "c_")?,
+        })
+    })?;
+    let members = fetch_members(db, WHAT, members_sql!(concat!("SELECT p.id", budget_filter!())), &[]).await?;
+    Ok((projects, members))
+}
+
+// language=MySQL
+macro_rules! contract_filter {
+    () => {
+        " FROM core_contratgarantie k \
+          WHERE (k.date_debut <= ? AND k.date_fin >= ? AND k.date_fin <= ?) OR k.date_fin < ?"
+    };
+}
+
+/// §3.5 inputs: contracts within 30 days of expiry or expired, every
+/// superuser, and the contracts' projects' assignments. Three queries.
+#[instrument(skip_all)]
+pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<ContractRow>, Vec<Person>, Vec<MemberRow>)> {
+    const WHAT: &str = "reading maintenance contracts";
+    let horizon = today + chrono::Days::new(30);
+    // language=MySQL
+    let sql = concat!(
+        "SELECT k.id AS k_id, k.type_garantie, k.date_debut, k.date_fin, ",
+        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut",
+        " FROM core_contratgarantie k JOIN core_projet p ON p.id = k.projet_id",
+        " JOIN core_statutprojet s ON s.id = p.statut_id",
+        " WHERE (k.date_debut <= ? AND k.date_fin >= ? AND k.date_fin <= ?) OR k.date_fin < ?",
+        " ORDER BY k.date_debut DESC, k.id"
+    );
+    let rows = sqlx::query(sql)
+        .bind(today)
+        .bind(today)
+        .bind(horizon)
+        .bind(today)
+        .fetch_all(db.conn())
+        .await
+        .map_err(|e| Error::db(WHAT, e))?;
+    let contracts = decode(WHAT, rows, |r| {
+        Ok(ContractRow {
+            id: r.try_get("k_id")?,
+            type_garantie: r.try_get("type_garantie")?,
+            date_debut: r.try_get("date_debut")?,
+            date_fin: r.try_get("date_fin")?,
+            project: project(r)?,
+        })
+    })?;
+    // language=MySQL
+    let sql =
+        concat!("SELECT ", person_cols!("u", ""), " FROM core_utilisateur u WHERE u.is_superuser = 1 ORDER BY u.id");
+    let rows = sqlx::query(sql).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let superusers = decode(WHAT, rows, |r| person(r, ""))?;
+    let members = fetch_members(
+        db,
+        WHAT,
+        members_sql!(concat!("SELECT k.projet_id", contract_filter!())),
+        &[today, today, horizon, today],
+    )
+    .await?;
+    Ok((contracts, superusers, members))
+}
+
+/// The identity upstream deduplicates on: (recipient, target, type, extra),
+/// where target is the project (or the stage) and extra the dashed task or
+/// contract id, or empty.
+pub type AppDedupKey = (String, String, String, String);
+
+/// Existing app rows that suppress today's alerts of `check` (R3a), read in
+/// one query. `day` is today's local day as UTC bounds `[start, end)` (R2).
+#[instrument(skip_all, fields(check = check.slug()))]
+pub async fn fetch_app_dedup(
+    db: &mut Db,
+    check: Check,
+    day: (NaiveDateTime, NaiveDateTime),
+) -> Result<HashSet<AppDedupKey>> {
+    let what = format!("reading existing alerts for {}", check.slug());
+    // language=MySQL
+    let sql: &'static str = match check {
+        Check::ProjectDeadlines => {
+            "SELECT destinataire_id, projet_id, type_alerte, '' FROM core_alerteprojet \
+             WHERE type_alerte IN ('ECHEANCE_DEPASSEE', 'ECHEANCE_J7', 'ECHEANCE_J3', 'ECHEANCE_J1') \
+             AND date_creation >= ? AND date_creation < ?"
+        }
+        Check::Budget => {
+            "SELECT destinataire_id, projet_id, type_alerte, '' FROM core_alerteprojet \
+             WHERE type_alerte = 'BUDGET_DEPASSE' AND date_creation >= ? AND date_creation < ?"
+        }
+        Check::TaskDeadlines => {
+            "SELECT destinataire_id, projet_id, type_alerte, \
+             COALESCE(JSON_UNQUOTE(JSON_EXTRACT(donnees_contexte, '$.\"tache_id\"')), '') FROM core_alerteprojet \
+             WHERE type_alerte = 'TACHES_EN_RETARD' AND date_creation >= ? AND date_creation < ?"
+        }
+        Check::StageDelays => {
+            "SELECT destinataire_id, etape_id, type_notification, '' FROM core_notificationetape \
+             WHERE type_notification = 'RETARD_ETAPE' AND date_creation >= ? AND date_creation < ?"
+        }
+        Check::ContractExpiration => {
+            "SELECT destinataire_id, projet_id, type_alerte, \
+             COALESCE(JSON_UNQUOTE(JSON_EXTRACT(donnees_contexte, '$.\"contrat_id\"')), '') FROM core_alerteprojet \
+             WHERE type_alerte IN ('CONTRAT_EXPIRATION', 'CONTRAT_EXPIRE') AND ? <= ? "
+        }
+    };
+    let rows = sqlx::query(sql).bind(day.0).bind(day.1).fetch_all(db.conn()).await.map_err(|e| Error::db(&what, e))?;
+    let mut out = HashSet::with_capacity(rows.len());
+    for r in rows {
+        let key = (|| -> SqlResult<AppDedupKey> {
+            Ok((
+                r.try_get::<String, _>(0)?,
+                r.try_get::<String, _>(1)?,
+                r.try_get::<String, _>(2)?,
+                r.try_get::<String, _>(3)?,
+            ))
+        })()
+        .map_err(|e| Error::db(&what, e))?;
+        out.insert(key);
+    }
+    Ok(out)
+}

@@ -1,0 +1,113 @@
+//! The one error type of the binary: each variant is a failure class with a
+//! fixed exit code (DESIGN.md §5), displayed as one line without secrets.
+
+use std::fmt;
+
+/// sysexits numbers used by the binary.
+pub mod code {
+    /// Everything due was recorded and delivered.
+    pub const OK: u8 = 0;
+    /// Usage error (clap).
+    pub const USAGE: u8 = 2;
+    /// Some e-mails were rejected permanently.
+    pub const DATAERR: u8 = 65;
+    /// The database is unreachable.
+    pub const UNAVAILABLE: u8 = 69;
+    /// Internal error.
+    pub const SOFTWARE: u8 = 70;
+    /// Temporary failure: lock held, or mail still queued.
+    pub const TEMPFAIL: u8 = 75;
+    /// A privilege is missing.
+    pub const NOPERM: u8 = 77;
+    /// Configuration error.
+    pub const CONFIG: u8 = 78;
+}
+
+/// A failure that ends a command.
+#[derive(Debug)]
+pub enum Error {
+    /// Bad configuration value, missing app tables, migrations not applied.
+    Config(String),
+    /// Another run holds the lock.
+    LockHeld(String),
+    /// The database cannot be reached.
+    Unavailable(String),
+    /// A statement failed on a reachable database.
+    Db(String),
+    /// The database user lacks a privilege.
+    Privilege(String),
+    /// Mail could not be delivered; `transient` mail stays queued.
+    Mail { transient: bool, message: String },
+    /// A local file could not be read or written.
+    Io(String),
+    /// The run was interrupted by a signal.
+    Interrupted,
+    /// A bug.
+    Internal(String),
+}
+
+impl Error {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => code::CONFIG,
+            Error::LockHeld(_) | Error::Interrupted => code::TEMPFAIL,
+            Error::Unavailable(_) => code::UNAVAILABLE,
+            Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
+            Error::Privilege(_) => code::NOPERM,
+            Error::Mail { transient: true, .. } => code::TEMPFAIL,
+            Error::Mail { transient: false, .. } => code::DATAERR,
+            Error::Io(_) => code::CONFIG,
+        }
+    }
+
+    /// Wraps a database error met while doing `what`, classifying it.
+    pub fn db(what: &str, err: sqlx::Error) -> Error {
+        let why = one_line(&err.to_string());
+        match &err {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
+                Error::Unavailable(format!("{what}: {why}"))
+            }
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                match code.as_ref() {
+                    // Access denied on login / unknown database: nothing can be done.
+                    "28000" | "42000" if why.contains("Access denied for user") => {
+                        Error::Unavailable(format!("{what}: {why}"))
+                    }
+                    // Table/column privilege missing.
+                    "42000" if why.contains("command denied") => Error::Privilege(format!("{what}: {why}")),
+                    "42S02" => Error::Config(format!("{what}: {why}")),
+                    _ => Error::Db(format!("{what}: {why}")),
+                }
+            }
+            _ => Error::Db(format!("{what}: {why}")),
+        }
+    }
+}
+
+/// Collapses a message to one line.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config(m)
+            | Error::LockHeld(m)
+            | Error::Unavailable(m)
+            | Error::Db(m)
+            | Error::Privilege(m)
+            | Error::Io(m)
+            | Error::Internal(m) => f.write_str(m),
+            Error::Mail { message, .. } => f.write_str(message),
+            Error::Interrupted => f.write_str("interrupted by a signal; the run was marked interrupted"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result alias for the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

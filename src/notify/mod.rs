@@ -1,0 +1,5 @@
+//! E-mails: `render` turns an alert into subject, text and HTML (pure);
+//! `mail` is the only module that speaks SMTP.
+
+pub mod mail;
+pub mod render;

@@ -1,0 +1,361 @@
+//! Alert → e-mail (spec/checks.md §4, rulings R6, R7, R11): subject, text
+//! part byte-exact with the app's layout, HTML part escaped by the template
+//! engine. Pure: a function of the row, the people and the configuration.
+
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use minijinja::value::Value;
+use minijinja::{Environment, context};
+use serde::Serialize;
+
+use crate::checks::{Alert, AppTable, ProjectFacts, StageFacts};
+use crate::error::{Error, Result};
+
+/// What an e-mail is rendered from: an app row (fresh or read back).
+#[derive(Debug, Clone, Copy)]
+pub struct MailInput<'a> {
+    /// Which app table the row is in.
+    pub table: AppTable,
+    /// `type_alerte` / `type_notification`.
+    pub kind: &'a str,
+    /// `niveau` (empty for stages).
+    pub niveau: &'a str,
+    /// `titre`.
+    pub titre: &'a str,
+    /// `message`.
+    pub message: &'a str,
+    /// `donnees_contexte`.
+    pub contexte: &'a str,
+    /// `date_creation`, UTC.
+    pub created_at: NaiveDateTime,
+    /// Recipient's full name.
+    pub recipient_name: &'a str,
+    /// The project.
+    pub project: &'a ProjectFacts,
+    /// The stage (stage notifications).
+    pub stage: Option<&'a StageFacts>,
+}
+
+impl<'a> MailInput<'a> {
+    /// The e-mail input of a fresh alert created at `created_at`.
+    pub fn from_alert(alert: &'a Alert, name: &'a str, created_at: NaiveDateTime) -> Self {
+        MailInput {
+            table: alert.table,
+            kind: alert.kind,
+            niveau: alert.niveau,
+            titre: &alert.titre,
+            message: &alert.message,
+            contexte: &alert.contexte,
+            created_at,
+            recipient_name: name,
+            project: &alert.project,
+            stage: alert.stage.as_ref(),
+        }
+    }
+}
+
+/// A rendered e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email {
+    /// Subject, free of control characters (R11).
+    pub subject: String,
+    /// text/plain part.
+    pub text: String,
+    /// text/html part.
+    #[serde(skip)]
+    pub html: String,
+}
+
+/// `type_alerte` display names.
+pub fn type_display(kind: &str) -> &str {
+    match kind {
+        "ECHEANCE_J7" => "Échéance dans 7 jours",
+        "ECHEANCE_J3" => "Échéance dans 3 jours",
+        "ECHEANCE_J1" => "Échéance dans 1 jour",
+        "ECHEANCE_DEPASSEE" => "Échéance dépassée",
+        "BUDGET_DEPASSE" => "Budget dépassé",
+        "TACHES_EN_RETARD" => "Tâches en retard",
+        "CONTRAT_EXPIRATION" => "Contrat proche expiration",
+        "CONTRAT_EXPIRE" => "Contrat expiré",
+        "RETARD_ETAPE" => "Retard d'étape",
+        other => other,
+    }
+}
+
+/// `niveau` display names.
+pub fn niveau_display(niveau: &str) -> &str {
+    match niveau {
+        "INFO" => "Information",
+        "WARNING" => "Avertissement",
+        "DANGER" => "Critique",
+        other => other,
+    }
+}
+
+/// Project status display names.
+pub fn statut_display(code: &str) -> &str {
+    match code {
+        "IDEE" => "Idée",
+        "AFFECTE" => "Affecté",
+        "PLANIFIE" => "Planifié",
+        "EN_COURS" => "En cours",
+        "SUSPENDU" => "Suspendu",
+        "TERMINE" => "Terminé",
+        "ARCHIVE" => "Archivé",
+        other => other,
+    }
+}
+
+/// Stage type display names (`CONCEPTION` → `Conception`).
+pub fn etape_display(code: &str) -> &str {
+    match code {
+        "PLANIFICATION" => "Planification",
+        "CONCEPTION" => "Conception",
+        "DEVELOPPEMENT" => "Développement",
+        "TESTS" => "Tests",
+        "DEPLOIEMENT" => "Déploiement",
+        "MAINTENANCE" => "Maintenance",
+        other => other,
+    }
+}
+
+/// R11: control characters become spaces in a header value.
+pub fn header_safe(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+const FOOTER: &str = "Connectez-vous à SI-Gouvernance pour plus de détails.\n\n\
+Cordialement,\nL'équipe SI-Gouvernance JCM\n\n---\n\
+Ceci est un email automatique, merci de ne pas y répondre.";
+
+/// Renders e-mails with the configured time zone and base URL.
+pub struct Renderer {
+    env: Environment<'static>,
+    tz: Tz,
+    base_url: String,
+}
+
+impl Renderer {
+    /// A renderer; templates are compiled in.
+    pub fn new(tz: Tz, base_url: &str) -> Result<Renderer> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, src) in [
+            ("layout.html", include_str!("../../templates/layout.html")),
+            ("alert.html", include_str!("../../templates/alert.html")),
+            ("stage.html", include_str!("../../templates/stage.html")),
+        ] {
+            env.add_template(name, src).map_err(|e| Error::Internal(format!("template {name}: {e}")))?;
+        }
+        Ok(Renderer { env, tz, base_url: base_url.trim_end_matches('/').to_string() })
+    }
+
+    /// R6: the row's UTC `date_creation` shown in the business time zone.
+    pub fn local_time(&self, utc: NaiveDateTime) -> String {
+        utc.and_utc().with_timezone(&self.tz).format("%d/%m/%Y à %H:%M").to_string()
+    }
+
+    /// Renders the e-mail of one row.
+    pub fn render(&self, m: &MailInput<'_>) -> Result<Email> {
+        let ctx: serde_json::Map<String, serde_json::Value> = serde_json::from_str(m.contexte).unwrap_or_default();
+        let int = |k: &str| ctx.get(k).map(|v| v.to_string());
+        let jours_restants = int("jours_restants");
+        let jours_retard = int("jours_retard");
+        let when = self.local_time(m.created_at);
+        // R11: links come only from the configured base URL (normalised by
+        // the URL parser, so free of quotes) and ids, never from user data.
+        let lien = Value::from_safe_string(format!("{}/projets/{}/", self.base_url, crate::checks::dashed(&m.project.id)));
+        let logo_url = Value::from_safe_string(format!("{}/media/logos/jconsult_logo.png", self.base_url));
+        let p = m.project;
+        match m.table {
+            AppTable::AlerteProjet => {
+                let subject = header_safe(&format!("[SI-Gouvernance] ⚠️ Alerte: {}", m.titre));
+                let mut text = format!(
+                    "Bonjour {},\n\n{}\n\nDétails de l'alerte:\n- Type: {}\n- Niveau: {}\n- Projet: {}\n- Client: {}\n",
+                    m.recipient_name,
+                    m.message,
+                    type_display(m.kind),
+                    niveau_display(m.niveau),
+                    p.nom,
+                    p.client
+                );
+                if let Some(n) = &jours_restants {
+                    text.push_str(&format!("- Jours restants: {n}\n"));
+                }
+                if let Some(n) = &jours_retard {
+                    text.push_str(&format!("- Jours de retard: {n}\n"));
+                }
+                text.push_str(&format!("\nDate de notification: {when}\n\n{FOOTER}"));
+                let truthy = |v: &Option<String>| v.clone().filter(|s| s != "0" && s != "null");
+                let html = self
+                    .env
+                    .get_template("alert.html")
+                    .and_then(|t| {
+                        t.render(context! {
+                            subject => &subject,
+                            header_color => if m.niveau == "DANGER" { "#dc2626" } else { "#d97706" },
+                            header_title => "⚠️ Alerte Projet",
+                            header_subtitle => "Action requise sur votre projet",
+                            logo_url => logo_url.clone(),
+                            destinataire_nom => m.recipient_name,
+                            type_display => type_display(m.kind),
+                            niveau_display => niveau_display(m.niveau),
+                            message => m.message,
+                            projet_nom => &p.nom,
+                            client => &p.client,
+                            statut_display => statut_display(&p.statut),
+                            jours_restants => truthy(&jours_restants),
+                            jours_retard => truthy(&jours_retard),
+                            date_alerte => &when,
+                            lien => lien.clone(),
+                        })
+                    })
+                    .map_err(|e| Error::Internal(format!("rendering alert.html: {e}")))?;
+                Ok(Email { subject, text, html })
+            }
+            AppTable::NotificationEtape => {
+                let subject = header_safe(&format!("[SI-Gouvernance] Étape: {}", m.titre));
+                let (code, ordre) = m.stage.map(|s| (s.code.as_str(), s.ordre)).unwrap_or(("", 0));
+                let text = format!(
+                    "Bonjour {},\n\n{}\n\nDétails de l'étape:\n- Étape: {}\n- Projet: {}\n- Client: {}\n- Ordre: Étape {}\n\nDate de notification: {when}\n\n{FOOTER}",
+                    m.recipient_name,
+                    m.message,
+                    etape_display(code),
+                    p.nom,
+                    p.client,
+                    ordre
+                );
+                let html = self
+                    .env
+                    .get_template("stage.html")
+                    .and_then(|t| {
+                        t.render(context! {
+                            subject => &subject,
+                            header_color => "#dc2626",
+                            header_title => "🔴 Étape en retard",
+                            header_subtitle => "Action requise sur une étape de votre projet",
+                            logo_url => logo_url.clone(),
+                            destinataire_nom => m.recipient_name,
+                            titre => m.titre,
+                            message => m.message,
+                            etape_display => etape_display(code),
+                            projet_nom => &p.nom,
+                            client => &p.client,
+                            ordre => ordre,
+                            date_alerte => &when,
+                            lien => lien.clone(),
+                        })
+                    })
+                    .map_err(|e| Error::Internal(format!("rendering stage.html: {e}")))?;
+                Ok(Email { subject, text, html })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn project() -> ProjectFacts {
+        ProjectFacts {
+            id: "aaaaaaaa000040008000000000000b02".into(),
+            nom: "Portail <RH>\r\nBcc: x@evil".into(),
+            client: "ACME & Co".into(),
+            statut: "EN_COURS".into(),
+        }
+    }
+
+    fn at(h: u32, min: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 3, 16).unwrap().and_hms_opt(h, min, 0).unwrap()
+    }
+
+    fn renderer() -> Renderer {
+        Renderer::new(chrono_tz::Europe::Paris, "https://gouv.example/").unwrap()
+    }
+
+    #[test]
+    fn alert_text_layout_is_the_apps_with_local_time_r6() {
+        let p = ProjectFacts { nom: "Portail RH".into(), client: "ACME".into(), ..project() };
+        let m = MailInput {
+            table: AppTable::AlerteProjet,
+            kind: "ECHEANCE_J7",
+            niveau: "WARNING",
+            titre: "⚠️ Projet Portail RH - Fin dans 7 jours",
+            message: "Le projet 'Portail RH' se termine dans 7 jours (23/03/2026). X",
+            contexte: r#"{"jours_restants": 7, "date_fin": "2026-03-23", "type_alerte": "J-7"}"#,
+            created_at: at(7, 0),
+            recipient_name: "Alice Martin",
+            project: &p,
+            stage: None,
+        };
+        let e = renderer().render(&m).unwrap();
+        assert_eq!(e.subject, "[SI-Gouvernance] ⚠️ Alerte: ⚠️ Projet Portail RH - Fin dans 7 jours");
+        assert_eq!(
+            e.text,
+            "Bonjour Alice Martin,\n\nLe projet 'Portail RH' se termine dans 7 jours (23/03/2026). X\n\n\
+             Détails de l'alerte:\n- Type: Échéance dans 7 jours\n- Niveau: Avertissement\n- Projet: Portail RH\n\
+             - Client: ACME\n- Jours restants: 7\n\nDate de notification: 16/03/2026 à 08:00\n\n\
+             Connectez-vous à SI-Gouvernance pour plus de détails.\n\nCordialement,\nL'équipe SI-Gouvernance JCM\n\n\
+             ---\nCeci est un email automatique, merci de ne pas y répondre."
+        );
+        assert!(e.html.contains("https://gouv.example/projets/aaaaaaaa-0000-4000-8000-000000000b02/"));
+        assert!(e.html.contains("En cours"));
+        assert!(e.html.contains("7 jours"));
+    }
+
+    #[test]
+    fn hostile_project_name_header_safe_html_escaped_text_raw_r11() {
+        let p = project();
+        let titre = format!("🔴 Projet {} - EN RETARD", p.nom);
+        let message = format!("Le projet '{}' est en retard de 2 jours. ", p.nom);
+        let m = MailInput {
+            table: AppTable::AlerteProjet,
+            kind: "ECHEANCE_DEPASSEE",
+            niveau: "DANGER",
+            titre: &titre,
+            message: &message,
+            contexte: r#"{"jours_retard": 2}"#,
+            created_at: at(7, 0),
+            recipient_name: "A",
+            project: &p,
+            stage: None,
+        };
+        let e = renderer().render(&m).unwrap();
+        assert!(!e.subject.contains('\r') && !e.subject.contains('\n'));
+        assert!(e.subject.contains("Portail <RH>  Bcc: x@evil"));
+        assert!(e.text.contains("Portail <RH>\r\nBcc: x@evil"));
+        assert!(e.text.contains("- Jours de retard: 2\n"));
+        assert!(e.html.contains("Portail &lt;RH&gt;"));
+        assert!(!e.html.contains("<RH>"));
+        assert!(e.html.contains("ACME &amp; Co"));
+    }
+
+    #[test]
+    fn stage_mail_is_multipart_with_display_name_r7() {
+        let p = ProjectFacts { nom: "P".into(), client: "C".into(), ..project() };
+        let s = StageFacts { id: "e".into(), code: "CONCEPTION".into(), ordre: 2 };
+        let m = MailInput {
+            table: AppTable::NotificationEtape,
+            kind: "RETARD_ETAPE",
+            niveau: "",
+            titre: "🔴 Étape CONCEPTION - EN RETARD",
+            message: "M",
+            contexte: "{}",
+            created_at: at(23, 30),
+            recipient_name: "B",
+            project: &p,
+            stage: Some(&s),
+        };
+        let e = renderer().render(&m).unwrap();
+        assert_eq!(e.subject, "[SI-Gouvernance] Étape: 🔴 Étape CONCEPTION - EN RETARD");
+        assert_eq!(
+            e.text,
+            "Bonjour B,\n\nM\n\nDétails de l'étape:\n- Étape: Conception\n- Projet: P\n- Client: C\n- Ordre: Étape 2\n\n\
+             Date de notification: 17/03/2026 à 00:30\n\nConnectez-vous à SI-Gouvernance pour plus de détails.\n\n\
+             Cordialement,\nL'équipe SI-Gouvernance JCM\n\n---\nCeci est un email automatique, merci de ne pas y répondre."
+        );
+        assert!(e.html.contains("Conception") && e.html.contains("Étape 2"));
+    }
+}

@@ -1,0 +1,245 @@
+//! What a run did or would do, on stdout: text for people, JSON (stable
+//! field names) for CI and scripts.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::checks::{Alert, Check, SkipReason};
+use crate::ledger::{Counts, MailPlan};
+use crate::notify::render::Email;
+
+/// The outcome of one command.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// The command.
+    pub command: String,
+    /// Run id (absent for dry runs, which are not recorded).
+    pub run_id: Option<String>,
+    /// The run instant, RFC 3339.
+    pub at: String,
+    /// The business day.
+    pub today: String,
+    /// The business time zone.
+    pub timezone: String,
+    /// Whether nothing was written or sent.
+    pub dry_run: bool,
+    /// Ledger state: `present`, or `absent` (dry run before `migrate`: treated as empty).
+    pub ledger: &'static str,
+    /// Per check.
+    pub checks: Vec<CheckReport>,
+    /// Delivery of queued e-mails (real runs).
+    pub delivery: Option<DeliveryReport>,
+    /// Statements executed on the work connection.
+    pub statements: u64,
+    /// The exit code.
+    pub exit_code: u8,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// The check.
+    pub check: Check,
+    /// `ok` or `failed`.
+    pub status: &'static str,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Rows created (or that would be).
+    pub rows: usize,
+    /// E-mail counts after delivery.
+    pub counts: Counts,
+    /// Each row created (or that would be).
+    pub alerts: Vec<AlertReport>,
+    /// Each alert not created, with why.
+    pub skipped: Vec<SkipReport>,
+}
+
+/// One row and its e-mail.
+#[derive(Debug, Serialize)]
+pub struct AlertReport {
+    /// Alert type.
+    pub kind: &'static str,
+    /// App table.
+    pub table: &'static str,
+    /// Item id.
+    pub item_id: String,
+    /// Project name.
+    pub project: String,
+    /// Recipient id.
+    pub recipient_id: String,
+    /// Recipient's full name.
+    pub recipient: String,
+    /// Address (may be empty).
+    pub address: String,
+    /// `titre`.
+    pub titre: String,
+    /// `message`.
+    pub message: String,
+    /// `donnees_contexte`.
+    pub contexte: String,
+    /// `send`, `no_address` or `bad_address`.
+    pub mail: MailPlan,
+    /// The e-mail (dry runs).
+    pub email: Option<Email>,
+}
+
+impl AlertReport {
+    /// The report line of a created (or would-be) row.
+    pub fn new(a: &Alert, mail: MailPlan, email: Option<Email>) -> Self {
+        AlertReport {
+            kind: a.kind,
+            table: a.table.name(),
+            item_id: a.item_id.clone(),
+            project: a.project.nom.clone(),
+            recipient_id: a.recipient.id.clone(),
+            recipient: a.recipient.full_name(),
+            address: a.recipient.email.clone(),
+            titre: a.titre.clone(),
+            message: a.message.clone(),
+            contexte: a.contexte.clone(),
+            mail,
+            email,
+        }
+    }
+}
+
+/// One skipped alert.
+#[derive(Debug, Serialize)]
+pub struct SkipReport {
+    /// Alert type.
+    pub kind: &'static str,
+    /// Item id.
+    pub item_id: String,
+    /// Project name.
+    pub project: String,
+    /// Recipient id.
+    pub recipient_id: String,
+    /// Recipient's full name.
+    pub recipient: String,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl SkipReport {
+    /// The report line of a skipped alert.
+    pub fn new(a: &Alert, reason: SkipReason) -> Self {
+        SkipReport {
+            kind: a.kind,
+            item_id: a.item_id.clone(),
+            project: a.project.nom.clone(),
+            recipient_id: a.recipient.id.clone(),
+            recipient: a.recipient.full_name(),
+            reason: reason.as_str(),
+        }
+    }
+}
+
+/// Delivery outcome.
+#[derive(Debug, Default, Serialize)]
+pub struct DeliveryReport {
+    /// Delivered now.
+    pub sent: u32,
+    /// Still queued (will be retried).
+    pub queued: u32,
+    /// Rejected permanently now.
+    pub failed: u32,
+    /// Given up (too old, or the app row is gone).
+    pub abandoned: u32,
+    /// Why delivery stopped early, if it did.
+    pub stopped: Option<String>,
+    /// Each failure: address, check, state, reply.
+    pub failures: Vec<DeliveryFailure>,
+}
+
+/// One failed delivery.
+#[derive(Debug, Serialize)]
+pub struct DeliveryFailure {
+    /// Check slug.
+    pub check: String,
+    /// Address.
+    pub address: String,
+    /// `queued`, `failed` or `abandoned`.
+    pub state: &'static str,
+    /// The server's reply or the local reason.
+    pub reply: String,
+}
+
+fn indent(s: &str, by: &str) -> String {
+    s.lines().map(|l| format!("{by}{l}\n")).collect()
+}
+
+impl RunReport {
+    /// The JSON form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The text form.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let mode = if self.dry_run { "dry run: nothing written, nothing sent" } else { "run" };
+        let _ = writeln!(o, "{} at {} (today {} {}), {mode}", self.command, self.at, self.today, self.timezone);
+        if self.ledger != "present" {
+            let _ =
+                writeln!(o, "note: the ledger tables do not exist yet (run `sigov-alerts migrate`); treated as empty");
+        }
+        for c in &self.checks {
+            let verb = if self.dry_run { "would create" } else { "created" };
+            let mails = c.alerts.iter().filter(|a| a.mail == MailPlan::Send).count();
+            let _ = writeln!(
+                o,
+                "\n== {} [{}]: {verb} {} rows, {} e-mails; {} skipped",
+                c.check.command_name(),
+                c.status,
+                c.rows,
+                mails,
+                c.skipped.len()
+            );
+            if let Some(e) = &c.error {
+                let _ = writeln!(o, "   error: {e}");
+            }
+            for a in &c.alerts {
+                let to = if a.address.is_empty() { "(no address)".to_string() } else { a.address.clone() };
+                let _ = writeln!(o, "-> {} <{to}> {} on {:?} [{}]", a.recipient, a.kind, a.project, a.table);
+                match (&a.email, a.mail) {
+                    (Some(e), _) => {
+                        let _ = writeln!(o, "   Subject: {}", e.subject);
+                        o.push_str(&indent(&e.text, "   | "));
+                    }
+                    (None, MailPlan::Send) => {
+                        let _ = writeln!(o, "   titre: {}", a.titre);
+                    }
+                    (None, plan) => {
+                        let _ = writeln!(
+                            o,
+                            "   no e-mail: {}",
+                            serde_json::to_value(plan)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            for s in &c.skipped {
+                let _ = writeln!(o, "   skipped {} {} on {:?}: {}", s.recipient, s.kind, s.project, s.reason);
+            }
+        }
+        if let Some(d) = &self.delivery {
+            let _ = writeln!(
+                o,
+                "\ndelivery: {} sent, {} queued for retry, {} rejected, {} abandoned",
+                d.sent, d.queued, d.failed, d.abandoned
+            );
+            if let Some(s) = &d.stopped {
+                let _ = writeln!(o, "   stopped early: {s}");
+            }
+            for f in &d.failures {
+                let _ = writeln!(o, "   {} <{}> {}: {}", f.check, f.address, f.state, f.reply);
+            }
+        }
+        let _ = writeln!(o, "\nstatements: {}, exit code {}", self.statements, self.exit_code);
+        o
+    }
+}

@@ -1,0 +1,309 @@
+//! Test harness: a uniquely named database per test on the local MariaDB
+//! (the app schema from tests/fixtures/, our migrations), row builders, an
+//! SMTP sink, and a runner for the built binary.
+
+#![allow(dead_code)]
+
+pub mod smtp;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::mysql::MySqlConnection;
+use sqlx::{Connection, Row};
+
+pub use smtp::SmtpSink;
+
+/// The server URL, without database (scripts/test exports it).
+pub fn server_url() -> String {
+    std::env::var("SIGOV_TEST_DATABASE_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The app schema, as shipped in tests/fixtures/.
+pub const SCHEMA: &str = include_str!("../../fixtures/si-gouvernance-schema.sql");
+
+/// A throwaway database holding the app schema.
+pub struct TestDb {
+    /// Database name.
+    pub name: String,
+    /// URL of the database.
+    pub url: String,
+    /// A connection for fixtures and assertions.
+    pub conn: MySqlConnection,
+    /// Temporary directory for lock files and mail.
+    pub dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+impl TestDb {
+    /// A new database with the app schema and our migrations applied.
+    pub fn new() -> TestDb {
+        let db = Self::bare();
+        let out = db.cmd(&["migrate"]).output().expect("run migrate");
+        assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+        db
+    }
+
+    /// A new database with only the app schema (not migrated).
+    pub fn bare() -> TestDb {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let name = format!(
+            "sigov_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            chrono::Utc::now().timestamp_subsec_micros()
+        );
+        let server = server_url();
+        let url = format!("{}/{}", server.trim_end_matches('/'), name);
+        let conn = rt.block_on(async {
+            let mut admin = MySqlConnection::connect(&format!("{}/mysql", server.trim_end_matches('/')))
+                .await
+                .expect("connect to the test MariaDB (run scripts/test, or set SIGOV_TEST_DATABASE_URL)");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+            admin.close().await.unwrap();
+            let mut conn = MySqlConnection::connect(&url).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(SCHEMA)).execute(&mut conn).await.expect("load schema");
+            conn
+        });
+        TestDb { name, url, conn, dir: tempfile::tempdir().unwrap(), rt }
+    }
+
+    /// Runs SQL statements (fixtures).
+    pub fn exec(&mut self, sql: &str) {
+        let conn = &mut self.conn;
+        self.rt
+            .block_on(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(conn))
+            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+    }
+
+    /// One integer from a query.
+    pub fn count(&mut self, sql: &str) -> i64 {
+        let conn = &mut self.conn;
+        self.rt.block_on(async {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(conn).await.unwrap();
+            row.try_get::<i64, _>(0).unwrap()
+        })
+    }
+
+    /// Rows of strings from a query (NULL as "NULL").
+    pub fn rows(&mut self, sql: &str) -> Vec<Vec<String>> {
+        let conn = &mut self.conn;
+        self.rt.block_on(async {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(conn).await.unwrap();
+            rows.iter()
+                .map(|r| {
+                    (0..r.len())
+                        .map(|i| {
+                            r.try_get::<Option<String>, _>(i)
+                                .map(|v| v.unwrap_or_else(|| "NULL".into()))
+                                .or_else(|_| {
+                                    r.try_get::<Option<i64>, _>(i)
+                                        .map(|v| v.map(|x| x.to_string()).unwrap_or_else(|| "NULL".into()))
+                                })
+                                .or_else(|_| {
+                                    r.try_get::<Option<chrono::NaiveDateTime>, _>(i)
+                                        .map(|v| v.map(|x| x.to_string()).unwrap_or_else(|| "NULL".into()))
+                                })
+                                .or_else(|_| {
+                                    r.try_get::<Option<chrono::NaiveDate>, _>(i)
+                                        .map(|v| v.map(|x| x.to_string()).unwrap_or_else(|| "NULL".into()))
+                                })
+                                .unwrap_or_else(|e| format!("<{e}>"))
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+    }
+
+    /// Row counts of every table of the database, for "nothing written" checks.
+    pub fn table_counts(&mut self) -> Vec<(String, i64)> {
+        let tables = self.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name",
+        );
+        tables
+            .into_iter()
+            .map(|t| {
+                let n = self.count(&format!("SELECT COUNT(*) FROM `{}`", t[0]));
+                (t[0].clone(), n)
+            })
+            .collect()
+    }
+
+    /// The lock file of this test.
+    pub fn lock_file(&self) -> PathBuf {
+        self.dir.path().join("sigov-alerts.lock")
+    }
+
+    /// The binary with this database and lock file, environment cleared.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sigov-alerts"));
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .arg("--database-url")
+            .arg(&self.url)
+            .arg("--lock-file")
+            .arg(self.lock_file())
+            .args(args)
+            .current_dir(self.dir.path());
+        c
+    }
+
+    /// Runs the binary with a mail transport.
+    pub fn run(&self, smtp_url: &str, args: &[&str]) -> Output {
+        let mut c = self.cmd(&[]);
+        c.arg("--smtp-url").arg(smtp_url).args(args);
+        c.output().expect("run the binary")
+    }
+
+    /// Reference rows: statuses, stage types.
+    pub fn reference(&mut self) -> &mut Self {
+        self.exec(
+            "INSERT INTO core_statutprojet (id, nom, description, couleur_affichage, ordre_affichage) VALUES
+             (1,'IDEE','',\'#000000\',1),(2,'AFFECTE','','#000000',2),(3,'PLANIFIE','','#000000',3),
+             (4,'EN_COURS','','#000000',4),(5,'SUSPENDU','','#000000',5),(6,'TERMINE','','#000000',6),(7,'ARCHIVE','','#000000',7);
+             INSERT INTO core_typeetape (id, nom, description, ordre_standard, couleur, icone_emoji, date_creation) VALUES
+             (1,'PLANIFICATION','',1,'#000000','',NOW()),(2,'CONCEPTION','',2,'#000000','',NOW()),
+             (3,'DEVELOPPEMENT','',3,'#000000','',NOW()),(4,'TESTS','',4,'#000000','',NOW()),
+             (5,'DEPLOIEMENT','',5,'#000000','',NOW()),(6,'MAINTENANCE','',6,'#000000','',NOW());",
+        );
+        self
+    }
+
+    /// A user; `flags` = (is_active, statut_actif, is_superuser).
+    pub fn user(&mut self, id: &str, first: &str, last: &str, email: &str, flags: (bool, bool, bool)) -> &mut Self {
+        let (a, s, su) = flags;
+        self.exec(&format!(
+            "INSERT INTO core_utilisateur (password, is_superuser, username, first_name, last_name, email, is_staff,
+             is_active, date_joined, id, telephone, taux_horaire, statut_actif, date_creation, tentatives_connexion_echouees)
+             VALUES ('x', {su}, '{id}', {}, {}, {}, 0, {a}, NOW(), '{}', '', 0, {s}, NOW(), 0)",
+            q(first),
+            q(last),
+            q(email),
+            uid(id),
+            su = su as u8,
+            a = a as u8,
+            s = s as u8
+        ));
+        self
+    }
+
+    /// A project; `statut` is a code, `date_fin` a date or None.
+    pub fn project(&mut self, id: &str, nom: &str, statut: &str, date_fin: Option<&str>, creator: &str) -> &mut Self {
+        self.project_full(id, nom, statut, date_fin, creator, "0.00", "ACME")
+    }
+
+    /// A project with budget and client.
+    #[allow(clippy::too_many_arguments)]
+    pub fn project_full(
+        &mut self,
+        id: &str,
+        nom: &str,
+        statut: &str,
+        date_fin: Option<&str>,
+        creator: &str,
+        budget: &str,
+        client: &str,
+    ) -> &mut Self {
+        let df = date_fin.map(|d| format!("'{d}'")).unwrap_or_else(|| "NULL".into());
+        self.exec(&format!(
+            "INSERT INTO core_projet (id, nom, description, client, budget_previsionnel, devise, priorite, date_creation,
+             date_modification, commentaires, createur_id, statut_id, notifications_admin_activees, date_fin)
+             VALUES ('{}', {}, '', {}, {budget}, 'EUR', 'HAUTE', NOW(6), NOW(6), '', '{}',
+             (SELECT id FROM core_statutprojet WHERE nom = '{statut}'), 1, {df})",
+            uid(id),
+            q(nom),
+            q(client),
+            uid(creator)
+        ));
+        self
+    }
+
+    /// An assignment; `ended` sets `date_fin`.
+    pub fn assign(&mut self, id: &str, project: &str, user: &str, principal: bool, ended: bool) -> &mut Self {
+        self.exec(&format!(
+            "INSERT INTO core_affectation (id, est_responsable_principal, pourcentage_temps, date_debut, date_fin, projet_id,
+             utilisateur_id, notes) VALUES ('{}', {}, 100, NOW(6), {}, '{}', '{}', '')",
+            uid(id),
+            principal as u8,
+            if ended { "NOW(6)" } else { "NULL" },
+            uid(project),
+            uid(user)
+        ));
+        self
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let server = server_url();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = MySqlConnection::connect(&format!("{}/mysql", server.trim_end_matches('/'))).await {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
+                        .execute(&mut c)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A readable id padded to 32 hex characters: `uid("c1")` →
+/// `c1000000000000000000000000000000`. Ids must use hex digits only.
+pub fn uid(s: &str) -> String {
+    assert!(s.chars().all(|c| c.is_ascii_hexdigit()), "ids are hex: {s}");
+    format!("{s:0<32}")
+}
+
+/// A SQL string literal.
+pub fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Parses captured messages.
+pub fn parse(raw: &str) -> mailparse::ParsedMail<'_> {
+    mailparse::parse_mail(raw.as_bytes()).expect("parse mail")
+}
+
+/// The decoded text/plain and text/html parts of a message.
+pub fn parts(raw: &str) -> (String, String) {
+    let m = parse(raw);
+    let mut text = String::new();
+    let mut html = String::new();
+    for p in m.subparts.iter().chain(std::iter::once(&m)) {
+        match p.ctype.mimetype.as_str() {
+            "text/plain" => text = p.get_body().unwrap(),
+            "text/html" => html = p.get_body().unwrap(),
+            _ => {}
+        }
+    }
+    (text, html)
+}
+
+/// A header of a message, decoded.
+pub fn header(raw: &str, name: &str) -> Option<String> {
+    use mailparse::MailHeaderMap;
+    parse(raw).headers.get_first_value(name)
+}
+
+/// stdout and stderr of a run, for secret checks.
+pub fn all_output(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// True when `path` exists.
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}

@@ -1,0 +1,213 @@
+//! A real SMTP server on 127.0.0.1 for tests and benchmarks: speaks enough
+//! of RFC 5321 for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps
+//! what it receives, and can misbehave on demand (4xx, 5xx, silence).
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// One message as received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Envelope sender.
+    pub from: String,
+    /// Envelope recipients.
+    pub to: Vec<String>,
+    /// The raw message (dot-unstuffed, CRLF line ends).
+    pub data: String,
+}
+
+/// How the server answers.
+#[derive(Debug, Default)]
+pub struct Behaviour {
+    /// Replies to RCPT for given addresses, e.g. `550 5.1.1 no such user`.
+    pub rcpt_replies: HashMap<String, String>,
+    /// Answer the next N RCPTs (of any address) with `451 4.3.0 try again`.
+    pub defer_next: u32,
+    /// Accept TCP and never say anything.
+    pub silent: bool,
+    /// Keep messages in memory (off for benchmarks: count only).
+    pub keep: bool,
+}
+
+#[derive(Default)]
+struct State {
+    behaviour: Behaviour,
+    received: Vec<Received>,
+    count: usize,
+    sessions: usize,
+}
+
+/// A running sink; it stops with the process.
+#[derive(Clone)]
+pub struct SmtpSink {
+    /// Port on 127.0.0.1.
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl SmtpSink {
+    /// Starts a sink on a free port that keeps messages.
+    pub fn start() -> SmtpSink {
+        Self::start_on(0, true)
+    }
+
+    /// Starts a sink on `port` (0: any free port).
+    pub fn start_on(port: u16, keep: bool) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP sink");
+        let port = listener.local_addr().expect("addr").port();
+        let state =
+            Arc::new(Mutex::new(State { behaviour: Behaviour { keep, ..Default::default() }, ..Default::default() }));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s2, stop2) = (state.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s3 = s2.clone();
+                thread::spawn(move || {
+                    let _ = session(conn, s3);
+                });
+            }
+        });
+        SmtpSink { port, state, stop }
+    }
+
+    /// The URL the binary takes.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}?tls=none", self.port)
+    }
+
+    /// Changes how the server answers.
+    pub fn configure(&self, f: impl FnOnce(&mut Behaviour)) {
+        f(&mut self.state.lock().unwrap().behaviour);
+    }
+
+    /// Messages received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Number of messages accepted.
+    pub fn count(&self) -> usize {
+        self.state.lock().unwrap().count
+    }
+
+    /// Number of SMTP sessions opened.
+    pub fn sessions(&self) -> usize {
+        self.state.lock().unwrap().sessions
+    }
+
+    /// Stops accepting new connections (existing ones finish).
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+    let silent = {
+        let mut s = state.lock().unwrap();
+        s.sessions += 1;
+        s.behaviour.silent
+    };
+    if silent {
+        // Hold the connection open without a greeting until the peer leaves.
+        let mut buf = [0u8; 512];
+        let mut c = conn;
+        while std::io::Read::read(&mut c, &mut buf)? > 0 {}
+        return Ok(());
+    }
+    let mut out = conn.try_clone()?;
+    let mut reader = BufReader::new(conn);
+    out.write_all(b"220 localhost ESMTP sink\r\n")?;
+    let mut from = String::new();
+    let mut to: Vec<String> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            out.write_all(b"250-localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n")?;
+        } else if upper.starts_with("HELO") {
+            out.write_all(b"250 localhost\r\n")?;
+        } else if upper.starts_with("MAIL FROM:") {
+            from = addr(&cmd[10..]);
+            to.clear();
+            out.write_all(b"250 2.1.0 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            let a = addr(&cmd[8..]);
+            let reply = {
+                let mut s = state.lock().unwrap();
+                if s.behaviour.defer_next > 0 {
+                    s.behaviour.defer_next -= 1;
+                    Some("451 4.3.0 try again later".to_string())
+                } else {
+                    s.behaviour.rcpt_replies.get(&a).cloned()
+                }
+            };
+            match reply {
+                Some(r) => out.write_all(format!("{r}\r\n").as_bytes())?,
+                None => {
+                    to.push(a);
+                    out.write_all(b"250 2.1.5 ok\r\n")?;
+                }
+            }
+        } else if upper == "DATA" {
+            if to.is_empty() {
+                out.write_all(b"554 5.5.1 no valid recipients\r\n")?;
+                continue;
+            }
+            out.write_all(b"354 end with .\r\n")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                let l = line.strip_prefix('.').unwrap_or(&line);
+                data.push_str(l);
+            }
+            {
+                let mut s = state.lock().unwrap();
+                s.count += 1;
+                if s.behaviour.keep {
+                    s.received.push(Received { from: from.clone(), to: to.clone(), data });
+                }
+            }
+            to.clear();
+            out.write_all(b"250 2.0.0 queued\r\n")?;
+        } else if upper == "RSET" {
+            to.clear();
+            out.write_all(b"250 2.0.0 ok\r\n")?;
+        } else if upper == "NOOP" {
+            out.write_all(b"250 2.0.0 ok\r\n")?;
+        } else if upper == "QUIT" {
+            out.write_all(b"221 2.0.0 bye\r\n")?;
+            return Ok(());
+        } else {
+            out.write_all(b"502 5.5.2 not implemented\r\n")?;
+        }
+    }
+}
+
+fn addr(s: &str) -> String {
+    let s = s.trim();
+    let s = s.split_whitespace().next().unwrap_or(s);
+    s.trim_start_matches('<').trim_end_matches('>').to_string()
+}

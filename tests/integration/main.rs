@@ -1,0 +1,4 @@
+//! The integration tests: one binary, real MariaDB, real SMTP over TCP.
+
+mod common;
+mod project_deadlines;

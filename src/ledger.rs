@@ -184,6 +184,7 @@ pub async fn claim(db: &mut Db, run: &Run, check: Check, planned: &[Planned], fr
         app_ids.extend(idx.into_iter().zip(ids));
     }
     app_ids.sort_unstable();
+    let recorded_at = chrono::Utc::now().naive_utc();
     for chunk in batches(&app_ids, 13, db.max_packet, |_| 400) {
         // language=MySQL
         let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
@@ -204,7 +205,9 @@ pub async fn claim(db: &mut Db, run: &Run, check: Check, planned: &[Planned], fr
                 .push_bind(message_id(&key, from_domain))
                 .push_bind(p.mail.initial_state())
                 .push("0")
-                .push_bind(run.instant)
+                // Wall-clock time of recording (not the possibly replayed
+                // run instant): delivery age is measured from it.
+                .push_bind(recorded_at)
                 .push_bind(run.run_id.as_str());
         });
         qb.build().persistent(false).execute(db.conn()).await.map_err(|e| Error::db("writing the ledger", e))?;

@@ -164,7 +164,8 @@ impl Renderer {
         let when = self.local_time(m.created_at);
         // R11: links come only from the configured base URL (normalised by
         // the URL parser, so free of quotes) and ids, never from user data.
-        let lien = Value::from_safe_string(format!("{}/projets/{}/", self.base_url, crate::checks::dashed(&m.project.id)));
+        let lien =
+            Value::from_safe_string(format!("{}/projets/{}/", self.base_url, crate::checks::dashed(&m.project.id)));
         let logo_url = Value::from_safe_string(format!("{}/media/logos/jconsult_logo.png", self.base_url));
         let p = m.project;
         match m.table {

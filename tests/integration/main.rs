@@ -1,4 +1,5 @@
 //! The integration tests: one binary, real MariaDB, real SMTP over TCP.
 
+mod cli;
 mod common;
 mod project_deadlines;

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, real MariaDB, real SMTP over TCP.
 
+mod all_checks;
 mod cli;
 mod common;
 mod project_deadlines;

@@ -242,6 +242,79 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A stage of type `code` (`CONCEPTION`…), `date_fin_prevue` optional.
+    pub fn stage(
+        &mut self,
+        id: &str,
+        project: &str,
+        code: &str,
+        ordre: i32,
+        statut: &str,
+        due: Option<&str>,
+    ) -> &mut Self {
+        let due = due.map(|d| format!("'{d}'")).unwrap_or_else(|| "NULL".into());
+        self.exec(&format!(
+            "INSERT INTO core_etapeprojet (id, ordre, statut, date_debut_prevue, date_fin_prevue, date_creation,
+             date_modification, commentaires, createur_id, projet_id, type_etape_id)
+             VALUES ('{}', {ordre}, '{statut}', NULL, {due}, NOW(6), NOW(6), '',
+             (SELECT createur_id FROM core_projet WHERE id = '{p}'), '{p}',
+             (SELECT id FROM core_typeetape WHERE nom = '{code}'))",
+            uid(id),
+            p = uid(project)
+        ));
+        self
+    }
+
+    /// A task of a stage; `responsable` optional.
+    pub fn task(
+        &mut self,
+        id: &str,
+        stage: &str,
+        nom: &str,
+        statut: &str,
+        due: Option<&str>,
+        responsable: Option<&str>,
+    ) -> &mut Self {
+        let due = due.map(|d| format!("'{d}'")).unwrap_or_else(|| "NULL".into());
+        let resp = responsable.map(|r| format!("'{}'", uid(r))).unwrap_or_else(|| "NULL".into());
+        self.exec(&format!(
+            "INSERT INTO core_tacheetape (id, nom, description, date_fin, statut, priorite, date_creation, date_modification,
+             commentaires, raison_blocage, createur_id, etape_id, responsable_id, etiquettes, pourcentage_completion,
+             ajoutee_apres_cloture, justification_ajout_tardif)
+             VALUES ('{}', {}, '', {due}, '{statut}', 'MOYENNE', NOW(6), NOW(6), '', '',
+             (SELECT createur_id FROM core_etapeprojet WHERE id = '{e}'), '{e}', {resp}, '', 0, 0, '')",
+            uid(id),
+            q(nom),
+            e = uid(stage)
+        ));
+        self
+    }
+
+    /// A budget line.
+    pub fn budget_line(&mut self, id: &str, project: &str, kind: &str, montant: &str) -> &mut Self {
+        self.exec(&format!(
+            "INSERT INTO core_lignebudget (id, type_ligne, montant, description, date_ajout, ajoute_par_id, projet_id)
+             VALUES ('{}', '{kind}', {montant}, '', NOW(6), (SELECT createur_id FROM core_projet WHERE id = '{p}'), '{p}')",
+            uid(id),
+            p = uid(project)
+        ));
+        self
+    }
+
+    /// A maintenance contract.
+    pub fn contract(&mut self, id: &str, project: &str, kind: &str, debut: &str, fin: &str) -> &mut Self {
+        self.exec(&format!(
+            "INSERT INTO core_contratgarantie (id, type_garantie, date_debut, date_fin, sla_heures, description_couverture,
+             exclusions, date_creation, cree_par_id, projet_id)
+             VALUES ('{}', '{kind}', '{debut}', '{fin}', 24, '', '', NOW(6), NULL, '{}')",
+            uid(id),
+            uid(project)
+        ));
+        self
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();

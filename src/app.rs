@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::checks::{self, Alert, Check};
@@ -20,6 +23,7 @@ use crate::lock::RunLock;
 use crate::notify::mail::{Mailer, SendError, file_stem, from_domain};
 use crate::notify::render::{MailInput, Renderer};
 use crate::report::{AlertReport, CheckReport, DeliveryFailure, DeliveryReport, RunReport, SkipReport};
+use crate::signals;
 
 /// Queued e-mails read per outbox query.
 const OUTBOX_BATCH: u32 = 2000;
@@ -179,6 +183,7 @@ pub async fn deliver(
     renderer: &Renderer,
     mailer: &Mailer,
     per_check: &mut HashMap<String, Counts>,
+    pb: &ProgressBar,
 ) -> Result<DeliveryReport> {
     let mut rep = DeliveryReport::default();
     let max_age = chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3));
@@ -191,6 +196,13 @@ pub async fn deliver(
         let full = batch.len() as u32 == OUTBOX_BATCH;
         let mut sent = Vec::with_capacity(batch.len());
         for row in &batch {
+            if signals::interrupted() {
+                ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+                rep.stopped = Some("interrupted by a signal".into());
+                rep.queued += count_due(db, now).await?;
+                break 'batches;
+            }
+            pb.set_message(format!("delivering: {} sent", rep.sent));
             let counts = per_check.entry(row.check.clone()).or_default();
             let fail = |state: &'static str, reply: String| DeliveryFailure {
                 check: row.check.clone(),
@@ -297,8 +309,43 @@ async fn count_due(db: &mut Db, now: NaiveDateTime) -> Result<u32> {
     Ok(n as u32)
 }
 
+/// A spinner on stderr when it is a terminal (never in pipes or cron).
+pub fn progress(enabled: bool) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// What every real command does after its work: prune old ledger rows,
+/// write the metrics file.
+async fn finish(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
+    ledger::prune(db, cfg.ledger_retention_days).await?;
+    write_metrics(db, cfg, exit).await
+}
+
+/// Writes the metrics file when configured.
+pub async fn write_metrics(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
+    if let Some(path) = &cfg.metrics_file {
+        let (checks, queued, failed) = crate::metrics::fetch(db).await?;
+        crate::metrics::write_atomic(path, &crate::metrics::render(&checks, queued, failed, exit))?;
+    }
+    Ok(())
+}
+
 /// Runs `checks` as `command`; returns the report (its exit code set).
-pub async fn run_checks(cfg: &Config, command: &str, checks: &[Check], args: &RunArgs) -> Result<RunReport> {
+pub async fn run_checks(
+    cfg: &Config,
+    command: &str,
+    checks: &[Check],
+    args: &RunArgs,
+    pb: &ProgressBar,
+) -> Result<RunReport> {
     let instant = args.at.map(|a| a.with_timezone(&Utc)).unwrap_or_else(Utc::now);
     let (today, day) = business_day(instant, cfg.timezone);
     let target = cfg.database()?;
@@ -329,7 +376,11 @@ pub async fn run_checks(cfg: &Config, command: &str, checks: &[Check], args: &Ru
         let mut run_rows = Vec::new();
         let mut exit = code::OK;
         for &check in checks {
+            if signals::interrupted() {
+                break;
+            }
             let span = info_span!("check", check = check.slug());
+            pb.set_message(format!("{}: reading and writing", check.slug()));
             let row = if ctx.dry_run { None } else { Some(ledger::start_run(&mut db, &ctx.run, check).await?) };
             match run_check(&mut db, &ctx, check).instrument(span.clone()).await {
                 Ok(r) => {
@@ -358,12 +409,20 @@ pub async fn run_checks(cfg: &Config, command: &str, checks: &[Check], args: &Ru
         let mut delivery = None;
         if let Some(mailer) = &mailer {
             let mut per_check: HashMap<String, Counts> = HashMap::new();
-            let d = deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check).await?;
-            info!(sent = d.sent, queued = d.queued, failed = d.failed, abandoned = d.abandoned, "delivery finished");
-            if d.failed + d.abandoned > 0 {
-                exit = merge_exit(exit, code::DATAERR);
+            if !signals::interrupted() {
+                let d = deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check, pb).await?;
+                info!(
+                    sent = d.sent,
+                    queued = d.queued,
+                    failed = d.failed,
+                    abandoned = d.abandoned,
+                    "delivery finished"
+                );
+                exit = merge_exit(exit, d.exit_code());
+                delivery = Some(d);
             }
-            if d.queued > 0 {
+            let interrupted = signals::interrupted();
+            if interrupted {
                 exit = merge_exit(exit, code::TEMPFAIL);
             }
             for (r, row) in reports.iter_mut().zip(&run_rows) {
@@ -374,18 +433,20 @@ pub async fn run_checks(cfg: &Config, command: &str, checks: &[Check], args: &Ru
                 if let Some(row) = row {
                     let status = match (r.status, c.queued + c.failed) {
                         ("failed", _) => "failed",
+                        _ if interrupted => "interrupted",
                         (_, 0) => "ok",
                         _ => "partial",
                     };
                     ledger::finish_run(&mut db, *row, status, r.counts, r.error.as_deref()).await?;
                 }
             }
-            delivery = Some(d);
+            finish(&mut db, cfg, exit).await?;
         }
         Ok((reports, delivery, exit))
     }
     .instrument(span)
     .await;
+    pb.finish_and_clear();
     if let Some(lock) = lock {
         lock.release().await;
     }
@@ -400,11 +461,42 @@ pub async fn run_checks(cfg: &Config, command: &str, checks: &[Check], args: &Ru
         timezone: cfg.timezone.name().to_string(),
         dry_run: ctx.dry_run,
         ledger: if migrated { "present" } else { "absent" },
+        interrupted: signals::interrupted(),
         checks: reports,
         delivery,
         statements,
         exit_code: exit,
     })
+}
+
+/// `deliver`: sends what is queued, without running any check.
+pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryReport, u8)> {
+    let target = cfg.database()?;
+    let transport = cfg.transport()?;
+    let renderer = Renderer::new(cfg.timezone, &cfg.base_url)?;
+    let mailer = Mailer::new(cfg, transport)?;
+    let mut db = Db::connect(target).await?;
+    if !db.is_migrated().await? {
+        return Err(Error::Config(
+            "the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into(),
+        ));
+    }
+    let lock = RunLock::acquire(cfg, "deliver").await?;
+    let mut per_check = HashMap::new();
+    let result = async {
+        let d = deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb).await?;
+        let mut exit = d.exit_code();
+        if signals::interrupted() {
+            exit = merge_exit(exit, code::TEMPFAIL);
+        }
+        finish(&mut db, cfg, exit).await?;
+        Ok((d, exit))
+    }
+    .await;
+    pb.finish_and_clear();
+    lock.release().await;
+    db.close().await;
+    result
 }
 
 /// Prints the report as the flags ask: always for dry runs and JSON, and

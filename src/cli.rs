@@ -70,6 +70,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION")]
     pub wait_lock: Option<String>,
 
+    /// Write node_exporter textfile metrics here at the end of every run
+    #[arg(long, global = true, env = "SIGOV_ALERTS_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Also append log lines to this file (opened anew by every run)
+    #[arg(long, global = true, env = "SIGOV_ALERTS_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+
     /// More output on stderr (-v summary, -vv debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -152,8 +160,76 @@ pub enum Command {
     RunAll(RunArgs),
     /// Create or upgrade the tool's own tables (idempotent)
     Migrate,
-    /// Check configuration, database, tables, migrations, SMTP and lock path
+    /// Check configuration, database, tables, privileges, migrations, SMTP and lock path
     Doctor,
+    /// Send the e-mails still queued (retries) without running any check
+    Deliver(DeliverArgs),
+    /// Past runs from the ledger: when, how long, rows and e-mails
+    History(HistoryArgs),
+    /// Last run and last success per check, queued and failed e-mail; exits 1 when unhealthy
+    Status(StatusArgs),
+    /// Print ready-to-paste crontab lines for this install
+    Crontab(CrontabArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Write the man pages into a directory (for packagers)
+    #[command(hide = true)]
+    GenerateMan {
+        /// Output directory
+        dir: PathBuf,
+    },
+}
+
+/// Options of `deliver`.
+#[derive(Debug, Args, Clone)]
+pub struct DeliverArgs {
+    /// Report format on stdout (text only with -v)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Options of `history`.
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// How many runs to show
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Options of `status`.
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    /// Unhealthy when a check's last success is older than this
+    #[arg(long, default_value = "26h", value_parser = humantime::parse_duration)]
+    pub stale_after: std::time::Duration,
+    /// Unhealthy when an e-mail has been queued longer than this
+    #[arg(long, default_value = "6h", value_parser = humantime::parse_duration)]
+    pub stuck_after: std::time::Duration,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Options of `crontab`.
+#[derive(Debug, Args, Clone)]
+pub struct CrontabArgs {
+    /// One line per check at minutes 0, 5, 10, 15, 20 every 4 hours (the old schedule)
+    #[arg(long, conflicts_with = "run_all")]
+    pub staggered: bool,
+    /// One `run-all` line every 4 hours (the default)
+    #[arg(long)]
+    pub run_all: bool,
+}
+
+/// Options of `completions`.
+#[derive(Debug, Args, Clone)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Parses `--at`.

@@ -59,6 +59,9 @@ pub struct RawConfig {
     send_timeout: Option<String>,
     max_delivery_age: Option<String>,
     ledger_retention_days: Option<u32>,
+    mail_mode: Option<String>,
+    metrics_file: Option<PathBuf>,
+    log_file: Option<PathBuf>,
 }
 
 /// How e-mails leave.
@@ -140,6 +143,21 @@ pub struct Config {
     pub max_delivery_age: Duration,
     /// Prune ledger rows older than this many days.
     pub ledger_retention_days: u32,
+    /// One e-mail per alert, or one digest per recipient per run.
+    pub mail_mode: MailMode,
+    /// node_exporter textfile to write at the end of every run.
+    pub metrics_file: Option<PathBuf>,
+    /// File the log lines are appended to.
+    pub log_file: Option<PathBuf>,
+}
+
+/// How alerts are grouped into e-mails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailMode {
+    /// One e-mail per alert row (the app's behaviour).
+    PerAlert,
+    /// One e-mail per recipient per run listing all their new alerts.
+    Digest,
 }
 
 /// The database to connect to.
@@ -325,7 +343,15 @@ impl Config {
         if ledger_retention_days == 0 {
             return Err(bad("ledger_retention_days", "must be at least 1"));
         }
+        let mail_mode = match raw.mail_mode.as_deref().map(str::trim) {
+            None | Some("per_alert") => MailMode::PerAlert,
+            Some("digest") => MailMode::Digest,
+            Some(other) => return Err(bad("mail_mode", format!("{other:?} is not one of per_alert, digest"))),
+        };
         Ok(Config {
+            mail_mode,
+            metrics_file: args.metrics_file.clone().or(raw.metrics_file),
+            log_file: args.log_file.clone().or(raw.log_file),
             database,
             transport,
             timezone,

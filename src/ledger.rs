@@ -437,6 +437,26 @@ pub async fn finish_run(db: &mut Db, row: u64, status: &str, c: Counts, error: O
     Ok(())
 }
 
+/// Deletes ledger and run rows older than `days` (DESIGN.md §3), keeping
+/// once-ever identities (contracts, period `-`) and anything still queued.
+pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
+    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(i64::from(days));
+    // language=MySQL
+    let a =
+        sqlx::query("DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> 'queued'")
+            .bind(cutoff)
+            .execute(db.conn())
+            .await
+            .map_err(|e| Error::db("pruning the ledger", e))?;
+    // language=MySQL
+    let b = sqlx::query("DELETE FROM sigov_alerts_runs WHERE started_at < ?")
+        .bind(cutoff)
+        .execute(db.conn())
+        .await
+        .map_err(|e| Error::db("pruning the run history", e))?;
+    Ok(a.rows_affected() + b.rows_affected())
+}
+
 /// Who holds the run, from the newest `running` row, for lock messages.
 pub async fn running_holder(conn: &mut sqlx::MySqlConnection) -> Option<String> {
     // language=MySQL

@@ -5,23 +5,32 @@ pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod crontab;
 pub mod db;
+pub mod docs;
 pub mod doctor;
 pub mod error;
+pub mod history;
 pub mod ledger;
 pub mod lock;
+pub mod metrics;
 pub mod notify;
 pub mod pyfmt;
 pub mod report;
+pub mod signals;
 
 use std::io::IsTerminal;
+use std::path::Path;
 
-use cli::{Cli, Color, Command, LogFormat};
+use cli::{Cli, Color, Command, Format, LogFormat};
 use config::Config;
 use error::{Error, Result};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-/// Sets up tracing on stderr as the flags ask.
-pub fn init_tracing(cli: &Cli) {
+/// Sets up tracing on stderr (and the log file) as the flags ask.
+pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
     let g = &cli.global;
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
@@ -30,34 +39,119 @@ pub fn init_tracing(cli: &Cli) {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGOV_ALERTS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,sigov_alerts={level}")));
+    let filter = || {
+        EnvFilter::try_from_env("SIGOV_ALERTS_LOG")
+            .unwrap_or_else(|_| EnvFilter::new(format!("warn,sigov_alerts={level}")))
+    };
     let ansi = match g.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
-    let _ = match g.log_format {
-        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
-        LogFormat::Text => builder.with_ansi(ansi).try_init(),
+    let json = g.log_format == LogFormat::Json;
+    let stderr_layer = {
+        let l = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
+        if json { l.json().with_current_span(true).with_span_list(true).boxed() } else { l.with_ansi(ansi).boxed() }
     };
+    let file_layer = match log_file {
+        None => None,
+        Some(path) => {
+            // Opened anew by every run, appending: rotation is a plain logrotate rule.
+            let file =
+                std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
+                    Error::Config(format!("configuration: log_file: cannot open {}: {e}", path.display()))
+                })?;
+            let file = std::sync::Mutex::new(file);
+            let l = tracing_subscriber::fmt::layer().with_writer(file).with_target(false).with_ansi(false);
+            Some(if json { l.json().with_current_span(true).with_span_list(true).boxed() } else { l.boxed() })
+        }
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stderr_layer.with_filter(filter()))
+        .with(file_layer.map(|l| l.with_filter(filter())))
+        .try_init();
+    Ok(())
+}
+
+fn print_json<T: serde::Serialize>(v: &T) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 async fn dispatch(cli: &Cli) -> Result<u8> {
+    // Commands that need no configuration.
+    match &cli.command {
+        Command::Completions(a) => {
+            clap_complete::generate(
+                a.shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "sigov-alerts",
+                &mut std::io::stdout(),
+            );
+            return Ok(0);
+        }
+        Command::GenerateMan { dir } => {
+            docs::write_man(dir).map_err(|e| Error::Io(format!("writing man pages to {}: {e}", dir.display())))?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let cfg = Config::load(&cli.global)?;
+    init_tracing(cli, cfg.log_file.as_deref())?;
+    signals::listen();
     let verbose = cli.global.verbose > 0;
+    let show_progress = !cli.global.quiet && cli.global.log_format == LogFormat::Text;
     let (check_list, args, name): (Vec<checks::Check>, _, &str) = match &cli.command {
+        Command::Completions(_) | Command::GenerateMan { .. } => return Ok(0),
         Command::Migrate => {
             let done = app::migrate(&cfg).await?;
-            if verbose {
-                eprintln!("migrations applied now: {done:?}");
-            }
+            tracing::info!(applied = ?done, "migrations");
             return Ok(0);
         }
         Command::Doctor => {
             let (lines, code) = doctor::doctor(&cfg).await;
             print!("{lines}");
+            return Ok(code);
+        }
+        Command::Crontab(a) => {
+            print!("{}", crontab::lines(&cfg, cli.global.config.as_deref(), a.staggered));
+            return Ok(0);
+        }
+        Command::History(a) => {
+            let mut db = db::Db::connect(cfg.database()?).await?;
+            let rows = history::history(&mut db, a.limit).await;
+            db.close().await;
+            let rows = rows?;
+            match a.format {
+                Format::Json => print_json(&rows),
+                Format::Text => print!("{}", history::history_text(&rows)),
+            }
+            return Ok(0);
+        }
+        Command::Status(a) => {
+            let mut db = db::Db::connect(cfg.database()?).await?;
+            let s = history::status(&mut db, a.stale_after, a.stuck_after).await;
+            db.close().await;
+            let s = s?;
+            match a.format {
+                Format::Json => print_json(&s),
+                Format::Text => print!("{}", history::status_text(&s)),
+            }
+            return Ok(if s.healthy { 0 } else { 1 });
+        }
+        Command::Deliver(a) => {
+            let pb = app::progress(show_progress);
+            let (d, code) = app::deliver_queued(&cfg, &pb).await?;
+            match a.format {
+                Format::Json => print_json(&d),
+                Format::Text if verbose => print!("{}", d.to_text()),
+                Format::Text => {}
+            }
+            if let Some(line) = d.error_line() {
+                eprintln!("sigov-alerts: error: {line}");
+            }
+            if signals::interrupted() {
+                eprintln!("sigov-alerts: error: {}", Error::Interrupted);
+            }
             return Ok(code);
         }
         Command::RunAll(a) => (checks::Check::ALL.to_vec(), a, "run-all"),
@@ -69,24 +163,17 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             (vec![checks::Check::ContractExpiration], a, "check-contract-expiration")
         }
     };
-    let report = app::run_checks(&cfg, name, &check_list, args).await?;
+    let pb = app::progress(show_progress && !args.dry_run);
+    let report = app::run_checks(&cfg, name, &check_list, args, &pb).await?;
     app::print_report(&report, args, verbose);
-    if report.exit_code != 0 && !args.dry_run {
-        for c in report.checks.iter().filter(|c| c.error.is_some()) {
-            eprintln!("sigov-alerts: error: {}: {}", c.check.command_name(), c.error.as_deref().unwrap_or_default());
-        }
-        if let Some(d) = &report.delivery
-            && d.queued + d.failed + d.abandoned > 0
-        {
-            eprintln!(
-                "sigov-alerts: error: delivering e-mails: {} sent, {} queued for retry, {} rejected, {} abandoned{}",
-                d.sent,
-                d.queued,
-                d.failed,
-                d.abandoned,
-                d.failures.first().map(|f| format!(" (first: {})", f.reply)).unwrap_or_default()
-            );
-        }
+    for c in report.checks.iter().filter(|c| c.error.is_some()) {
+        eprintln!("sigov-alerts: error: {}: {}", c.check.command_name(), c.error.as_deref().unwrap_or_default());
+    }
+    if let Some(line) = report.delivery.as_ref().and_then(|d| d.error_line()) {
+        eprintln!("sigov-alerts: error: {line}");
+    }
+    if report.interrupted {
+        eprintln!("sigov-alerts: error: {}", Error::Interrupted);
     }
     Ok(report.exit_code)
 }
@@ -103,7 +190,6 @@ pub fn run(cli: Cli) -> u8 {
     match rt.block_on(dispatch(&cli)) {
         Ok(code) => code,
         Err(e) => {
-            let e: Error = e;
             eprintln!("sigov-alerts: error: {e}");
             e.exit_code()
         }

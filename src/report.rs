@@ -26,6 +26,8 @@ pub struct RunReport {
     pub dry_run: bool,
     /// Ledger state: `present`, or `absent` (dry run before `migrate`: treated as empty).
     pub ledger: &'static str,
+    /// Whether a signal stopped the run early.
+    pub interrupted: bool,
     /// Per check.
     pub checks: Vec<CheckReport>,
     /// Delivery of queued e-mails (real runs).
@@ -152,6 +154,51 @@ pub struct DeliveryReport {
     pub failures: Vec<DeliveryFailure>,
 }
 
+impl DeliveryReport {
+    /// 65 when mail was rejected or abandoned, else 75 when some is still
+    /// queued, else 0.
+    pub fn exit_code(&self) -> u8 {
+        use crate::error::code;
+        let mut exit = code::OK;
+        if self.queued > 0 {
+            exit = crate::app::merge_exit(exit, code::TEMPFAIL);
+        }
+        if self.failed + self.abandoned > 0 {
+            exit = crate::app::merge_exit(exit, code::DATAERR);
+        }
+        exit
+    }
+
+    /// The text form.
+    pub fn to_text(&self) -> String {
+        let mut o = format!(
+            "delivery: {} sent, {} queued for retry, {} rejected, {} abandoned\n",
+            self.sent, self.queued, self.failed, self.abandoned
+        );
+        if let Some(s) = &self.stopped {
+            let _ = writeln!(o, "   stopped early: {s}");
+        }
+        for f in &self.failures {
+            let _ = writeln!(o, "   {} <{}> {}: {}", f.check, f.address, f.state, f.reply);
+        }
+        o
+    }
+
+    /// The one-line error of a delivery that left mail undelivered.
+    pub fn error_line(&self) -> Option<String> {
+        (self.queued + self.failed + self.abandoned > 0).then(|| {
+            format!(
+                "delivering e-mails: {} sent, {} queued for retry, {} rejected, {} abandoned{}",
+                self.sent,
+                self.queued,
+                self.failed,
+                self.abandoned,
+                self.failures.first().map(|f| format!(" (first: {})", f.reply)).unwrap_or_default()
+            )
+        })
+    }
+}
+
 /// One failed delivery.
 #[derive(Debug, Serialize)]
 pub struct DeliveryFailure {
@@ -227,17 +274,8 @@ impl RunReport {
             }
         }
         if let Some(d) = &self.delivery {
-            let _ = writeln!(
-                o,
-                "\ndelivery: {} sent, {} queued for retry, {} rejected, {} abandoned",
-                d.sent, d.queued, d.failed, d.abandoned
-            );
-            if let Some(s) = &d.stopped {
-                let _ = writeln!(o, "   stopped early: {s}");
-            }
-            for f in &d.failures {
-                let _ = writeln!(o, "   {} <{}> {}: {}", f.check, f.address, f.state, f.reply);
-            }
+            o.push('\n');
+            o.push_str(&d.to_text());
         }
         let _ = writeln!(o, "\nstatements: {}, exit code {}", self.statements, self.exit_code);
         o

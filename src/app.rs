@@ -170,6 +170,13 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
     Ok(report)
 }
 
+/// The sent journal lives next to the lock file (a directory the run can write).
+fn journal_path(cfg: &Config) -> std::path::PathBuf {
+    let mut name = cfg.lock_file.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "sigov-alerts.lock".into());
+    name.push(".sent");
+    cfg.lock_file.with_file_name(name)
+}
+
 /// Backoff before the next run may retry an e-mail (`attempts` made so far).
 fn retry_delay(attempts: u32) -> chrono::Duration {
     chrono::Duration::minutes(5 * (1i64 << attempts.min(4)))
@@ -188,6 +195,13 @@ pub async fn deliver(
     let mut rep = DeliveryReport::default();
     let max_age = chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3));
     let mut after = 0u64;
+    let mut journal = ledger::Journal::open(&journal_path(cfg))?;
+    let pending = journal.pending();
+    if !pending.is_empty() {
+        // A previous run was stopped after delivering these: record them.
+        ledger::confirm_sent(db, &pending, Utc::now().naive_utc()).await?;
+        journal.clear()?;
+    }
     'batches: loop {
         let now = Utc::now().naive_utc();
         let batch = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
@@ -198,6 +212,7 @@ pub async fn deliver(
         for row in &batch {
             if signals::interrupted() {
                 ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+                journal.clear()?;
                 rep.stopped = Some("interrupted by a signal".into());
                 rep.queued += count_due(db, now).await?;
                 break 'batches;
@@ -250,6 +265,7 @@ pub async fn deliver(
             };
             match outcome {
                 Ok(()) => {
+                    journal.record(row.id)?;
                     sent.push(row.id);
                     rep.sent += 1;
                     counts.sent += 1;
@@ -281,6 +297,7 @@ pub async fn deliver(
                         // The server is unreachable or silent: stop here, the
                         // rest stays queued for the next run or `deliver`.
                         ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+                        journal.clear()?;
                         rep.stopped = Some(reply);
                         let left = count_due(db, now).await?;
                         rep.queued += left;
@@ -290,6 +307,7 @@ pub async fn deliver(
             }
         }
         ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+        journal.clear()?;
         if !full {
             break;
         }

@@ -363,6 +363,47 @@ pub async fn confirm_sent(db: &mut Db, ids: &[u64], now: NaiveDateTime) -> Resul
     Ok(())
 }
 
+/// The sent journal: a local append-only file (next to the lock file) that
+/// records each delivered ledger id the moment the server accepts it, so a
+/// process killed between the server's 250 and the batched `sent` update
+/// repeats at most the one message in flight (DESIGN.md §4.3) without one
+/// UPDATE per e-mail. Replayed into the ledger before the next delivery.
+pub struct Journal {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+}
+
+impl Journal {
+    /// Opens (creating) the journal at `path`.
+    pub fn open(path: &std::path::Path) -> Result<Journal> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(|e| Error::Io(format!("opening the sent journal {}: {e}", path.display())))?;
+        Ok(Journal { path: path.to_path_buf(), file })
+    }
+
+    /// Ids recorded and not yet confirmed in the ledger.
+    pub fn pending(&self) -> Vec<u64> {
+        std::fs::read_to_string(&self.path).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
+    }
+
+    /// Records one delivered id (survives the process being killed).
+    pub fn record(&mut self, id: u64) -> Result<()> {
+        use std::io::Write;
+        self.file
+            .write_all(format!("{id}\n").as_bytes())
+            .map_err(|e| Error::Io(format!("writing the sent journal {}: {e}", self.path.display())))
+    }
+
+    /// Empties the journal once its ids are confirmed in the ledger.
+    pub fn clear(&mut self) -> Result<()> {
+        self.file.set_len(0).map_err(|e| Error::Io(format!("clearing the sent journal {}: {e}", self.path.display())))
+    }
+}
+
 /// Records a failed attempt: `state` is `queued` (retry at `next`),
 /// `failed` (permanent) or `abandoned` (too old).
 pub async fn record_failure(db: &mut Db, id: u64, state: &str, reply: &str, next: Option<NaiveDateTime>) -> Result<()> {

@@ -3,4 +3,5 @@
 mod all_checks;
 mod cli;
 mod common;
+mod delivery;
 mod project_deadlines;

@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub silent: bool,
     /// Keep messages in memory (off for benchmarks: count only).
     pub keep: bool,
+    /// Wait this long before answering the end of DATA.
+    pub data_delay_ms: u64,
 }
 
 #[derive(Default)]
@@ -182,6 +184,10 @@ fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
                 }
                 let l = line.strip_prefix('.').unwrap_or(&line);
                 data.push_str(l);
+            }
+            let delay = state.lock().unwrap().behaviour.data_delay_ms;
+            if delay > 0 {
+                thread::sleep(std::time::Duration::from_millis(delay));
             }
             {
                 let mut s = state.lock().unwrap();

@@ -52,7 +52,7 @@ pub fn business_day(instant: DateTime<Utc>, tz: Tz) -> (NaiveDate, (NaiveDateTim
 /// Merges exit codes: the most pressing class wins.
 pub fn merge_exit(a: u8, b: u8) -> u8 {
     const ORDER: [u8; 7] =
-        [code::SOFTWARE, code::UNAVAILABLE, code::CONFIG, code::NOPERM, code::DATAERR, code::TEMPFAIL, code::OK];
+        [code::SOFTWARE, code::UNAVAILABLE, code::NOPERM, code::CONFIG, code::DATAERR, code::TEMPFAIL, code::OK];
     let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
     if rank(a) <= rank(b) { a } else { b }
 }
@@ -214,7 +214,6 @@ pub async fn deliver(
                 ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
                 journal.clear()?;
                 rep.stopped = Some("interrupted by a signal".into());
-                rep.queued += count_due(db, now).await?;
                 break 'batches;
             }
             pb.set_message(format!("delivering: {} sent", rep.sent));
@@ -287,9 +286,6 @@ pub async fn deliver(
                     if too_old {
                         rep.abandoned += 1;
                         counts.failed += 1;
-                    } else {
-                        rep.queued += 1;
-                        counts.queued += 1;
                     }
                     warn!(check = %row.check, %reply, state, "e-mail not delivered");
                     rep.failures.push(fail(state, reply.clone()));
@@ -299,8 +295,6 @@ pub async fn deliver(
                         ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
                         journal.clear()?;
                         rep.stopped = Some(reply);
-                        let left = count_due(db, now).await?;
-                        rep.queued += left;
                         break 'batches;
                     }
                 }
@@ -312,19 +306,12 @@ pub async fn deliver(
             break;
         }
     }
+    // What is still owed, whatever run created it (R5: said, never lost).
+    for (check, n) in ledger::queued_by_check(db).await? {
+        rep.queued += n;
+        per_check.entry(check).or_default().queued = n;
+    }
     Ok(rep)
-}
-
-async fn count_due(db: &mut Db, now: NaiveDateTime) -> Result<u32> {
-    // language=MySQL
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
-    )
-    .bind(now)
-    .fetch_one(db.conn())
-    .await
-    .map_err(|e| Error::db("reading the outbox", e))?;
-    Ok(n as u32)
 }
 
 /// A spinner on stderr when it is a terminal (never in pipes or cron).
@@ -379,6 +366,9 @@ pub async fn run_checks(
         ));
     }
     let lock = if args.dry_run { None } else { Some(RunLock::acquire(cfg, command).await?) };
+    if lock.is_some() {
+        ledger::close_orphans(&mut db).await?;
+    }
     let run = Run {
         run_id: new_run_id(),
         command: command.to_string(),
@@ -500,6 +490,7 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryR
         ));
     }
     let lock = RunLock::acquire(cfg, "deliver").await?;
+    ledger::close_orphans(&mut db).await?;
     let mut per_check = HashMap::new();
     let result = async {
         let d = deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb).await?;
@@ -521,8 +512,8 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryR
 /// for real runs only with `-v` (quiet on success).
 pub fn print_report(report: &RunReport, args: &RunArgs, verbose: bool) {
     match args.format {
-        Format::Json => println!("{}", report.to_json()),
-        Format::Text if args.dry_run || verbose => print!("{}", report.to_text()),
+        Format::Json => crate::out(&format!("{}\n", report.to_json())),
+        Format::Text if args.dry_run || verbose => crate::out(&report.to_text()),
         Format::Text => {}
     }
 }
@@ -557,6 +548,8 @@ mod tests {
         assert_eq!(merge_exit(0, 75), 75);
         assert_eq!(merge_exit(75, 65), 65);
         assert_eq!(merge_exit(65, 78), 78);
+        // A missing privilege also hides tables: it is the cause to report.
+        assert_eq!(merge_exit(78, 77), 77);
         assert_eq!(merge_exit(69, 78), 69);
     }
 }

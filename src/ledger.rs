@@ -344,6 +344,34 @@ pub async fn fetch_due(db: &mut Db, now: NaiveDateTime, after: u64, limit: u32) 
         .map_err(|e| Error::db(WHAT, e))
 }
 
+/// E-mails still queued, per check, in one query.
+pub async fn queued_by_check(db: &mut Db) -> Result<Vec<(String, u32)>> {
+    // language=MySQL
+    let rows = sqlx::query(
+        "SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued' GROUP BY check_slug",
+    )
+    .fetch_all(db.conn())
+    .await
+    .map_err(|e| Error::db("reading the outbox", e))?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u32)))
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(|e| Error::db("reading the outbox", e))
+}
+
+/// Marks abandoned the `running` rows left by a run that died (the caller
+/// holds the run lock, so no other run is in progress).
+pub async fn close_orphans(db: &mut Db) -> Result<()> {
+    // language=MySQL
+    sqlx::query(
+        "UPDATE sigov_alerts_runs SET status = 'crashed', error = 'the process ended without recording its end' WHERE status = 'running'",
+    )
+    .execute(db.conn())
+    .await
+    .map_err(|e| Error::db("recording the run", e))?;
+    Ok(())
+}
+
 /// Marks `ids` delivered at `now`, in one statement.
 pub async fn confirm_sent(db: &mut Db, ids: &[u64], now: NaiveDateTime) -> Result<()> {
     if ids.is_empty() {

@@ -73,8 +73,20 @@ pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+pub fn out(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(s.as_bytes());
+}
+
+/// Writes one `sigov-alerts: error:` line to stderr, ignoring a closed pipe.
+pub fn err_line(s: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "sigov-alerts: error: {s}");
+}
+
 fn print_json<T: serde::Serialize>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    out(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()));
 }
 
 async fn dispatch(cli: &Cli) -> Result<u8> {
@@ -109,11 +121,11 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
         }
         Command::Doctor => {
             let (lines, code) = doctor::doctor(&cfg).await;
-            print!("{lines}");
+            out(&lines);
             return Ok(code);
         }
         Command::Crontab(a) => {
-            print!("{}", crontab::lines(&cfg, cli.global.config.as_deref(), a.staggered));
+            out(&crontab::lines(&cfg, cli.global.config.as_deref(), a.staggered));
             return Ok(0);
         }
         Command::History(a) => {
@@ -123,7 +135,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             let rows = rows?;
             match a.format {
                 Format::Json => print_json(&rows),
-                Format::Text => print!("{}", history::history_text(&rows)),
+                Format::Text => out(&history::history_text(&rows)),
             }
             return Ok(0);
         }
@@ -134,7 +146,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             let s = s?;
             match a.format {
                 Format::Json => print_json(&s),
-                Format::Text => print!("{}", history::status_text(&s)),
+                Format::Text => out(&history::status_text(&s)),
             }
             return Ok(if s.healthy { 0 } else { 1 });
         }
@@ -143,14 +155,14 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             let (d, code) = app::deliver_queued(&cfg, &pb).await?;
             match a.format {
                 Format::Json => print_json(&d),
-                Format::Text if verbose => print!("{}", d.to_text()),
+                Format::Text if verbose => out(&d.to_text()),
                 Format::Text => {}
             }
             if let Some(line) = d.error_line() {
-                eprintln!("sigov-alerts: error: {line}");
+                err_line(&line);
             }
             if signals::interrupted() {
-                eprintln!("sigov-alerts: error: {}", Error::Interrupted);
+                err_line(&Error::Interrupted.to_string());
             }
             return Ok(code);
         }
@@ -167,13 +179,13 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     let report = app::run_checks(&cfg, name, &check_list, args, &pb).await?;
     app::print_report(&report, args, verbose);
     for c in report.checks.iter().filter(|c| c.error.is_some()) {
-        eprintln!("sigov-alerts: error: {}: {}", c.check.command_name(), c.error.as_deref().unwrap_or_default());
+        err_line(&format!("{}: {}", c.check.command_name(), c.error.as_deref().unwrap_or_default()));
     }
     if let Some(line) = report.delivery.as_ref().and_then(|d| d.error_line()) {
-        eprintln!("sigov-alerts: error: {line}");
+        err_line(&line);
     }
     if report.interrupted {
-        eprintln!("sigov-alerts: error: {}", Error::Interrupted);
+        err_line(&Error::Interrupted.to_string());
     }
     Ok(report.exit_code)
 }
@@ -183,14 +195,14 @@ pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("sigov-alerts: error: starting the runtime: {e}");
+            err_line(&format!("starting the runtime: {e}"));
             return error::code::SOFTWARE;
         }
     };
     match rt.block_on(dispatch(&cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("sigov-alerts: error: {e}");
+            err_line(&e.to_string());
             e.exit_code()
         }
     }

@@ -141,3 +141,85 @@ fn doctor_reports_each_item_and_fails_on_any() {
     assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("migrations:")), "{text}");
     assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("smtp:")), "{text}");
 }
+
+#[test]
+fn doctor_names_a_missing_privilege_77_and_least_privilege_grants_suffice() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let user = format!("u{}", &db.name[db.name.len() - 12..]);
+    let d = db.name.clone();
+    let app_tables = [
+        "core_utilisateur",
+        "core_statutprojet",
+        "core_projet",
+        "core_affectation",
+        "core_typeetape",
+        "core_etapeprojet",
+        "core_tacheetape",
+        "core_lignebudget",
+        "core_contratgarantie",
+        "core_alerteprojet",
+        "core_notificationetape",
+    ];
+    let hosts = ["localhost", "127.0.0.1"];
+    for h in hosts {
+        db.exec(&format!("CREATE USER '{user}'@'{h}' IDENTIFIED BY 'pw-{user}'"));
+        for t in app_tables {
+            db.exec(&format!("GRANT SELECT ON `{d}`.`{t}` TO '{user}'@'{h}'"));
+        }
+    }
+    let url = format!(
+        "{}/{}",
+        crate::common::server_url().replacen("mysql://root@", &format!("mysql://{user}:pw-{user}@"), 1),
+        d
+    );
+    let sink = SmtpSink::start();
+    let lock = db.lock_file();
+    let doctor = |url: &str| {
+        bin()
+            .arg("--database-url")
+            .arg(url)
+            .arg("--smtp-url")
+            .arg(sink.url())
+            .arg("--lock-file")
+            .arg(&lock)
+            .arg("doctor")
+            .output()
+            .unwrap()
+    };
+    let out = doctor(&url);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(77), "{text}");
+    assert!(
+        text.contains("FAIL  privileges: missing: INSERT on core_alerteprojet, INSERT on core_notificationetape"),
+        "{text}"
+    );
+    // The README's least-privilege grants.
+    for h in hosts {
+        db.exec(&format!(
+            "GRANT INSERT ON `{d}`.`core_alerteprojet` TO '{user}'@'{h}';
+             GRANT INSERT ON `{d}`.`core_notificationetape` TO '{user}'@'{h}';
+             GRANT ALL ON `{d}`.`sigov_alerts_runs` TO '{user}'@'{h}';
+             GRANT ALL ON `{d}`.`sigov_alerts_deliveries` TO '{user}'@'{h}';
+             GRANT ALL ON `{d}`.`_sigov_alerts_migrations` TO '{user}'@'{h}';"
+        ));
+    }
+    let out = doctor(&url);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let run = bin()
+        .arg("--database-url")
+        .arg(&url)
+        .arg("--smtp-url")
+        .arg(sink.url())
+        .arg("--lock-file")
+        .arg(db.lock_file())
+        .args(["run-all", "--at", AT])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", all_output(&run));
+    assert_eq!(sink.count(), 8);
+    for h in hosts {
+        db.exec(&format!("DROP USER '{user}'@'{h}'"));
+    }
+}

@@ -4,4 +4,5 @@ mod all_checks;
 mod cli;
 mod common;
 mod delivery;
+mod ops;
 mod project_deadlines;

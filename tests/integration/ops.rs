@@ -1,0 +1,155 @@
+//! Operations: history, status, metrics file, JSON logs, log file, crontab.
+
+use crate::common::{SmtpSink, TestDb, all_output};
+use crate::project_deadlines::{AT, scenario};
+
+#[test]
+fn history_and_status_tell_what_ran_and_what_is_owed() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    // Nothing ran yet: unhealthy.
+    let out = db.cmd(&["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("never succeeded"));
+
+    let sink = SmtpSink::start();
+    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT]).status.code(), Some(0));
+    let out = db.cmd(&["history", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    let pd = rows.iter().find(|r| r["check"] == "project_deadlines").unwrap();
+    assert_eq!(pd["status"], "ok");
+    assert_eq!(pd["rows"], 9);
+    assert_eq!(pd["sent"], 8);
+    assert_eq!(pd["local_date"], "2026-03-16");
+    let out = db.cmd(&["history", "--limit", "2"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
+
+    let out = db.cmd(&["status", "--format", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["healthy"], true);
+    assert_eq!(s["queued"], 0);
+
+    // Mail stuck in the outbox makes it unhealthy.
+    db.exec(
+        "UPDATE sigov_alerts_deliveries SET state = 'queued', created_at = created_at - INTERVAL 7 HOUR WHERE state = 'sent' LIMIT 1",
+    );
+    let out = db.cmd(&["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("queued for more than 6h"), "{}", all_output(&out));
+}
+
+#[test]
+fn metrics_file_is_node_exporter_textfile_format() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let sink = SmtpSink::start();
+    let path = db.dir.path().join("sigov_alerts.prom");
+    let out = db.run(&sink.url(), &["--metrics-file", path.to_str().unwrap(), "run-all", "--at", AT]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("sigov_alerts_rows_created{check=\"project_deadlines\"} 9\n"), "{text}");
+    assert!(text.contains("sigov_alerts_emails_sent{check=\"project_deadlines\"} 8\n"), "{text}");
+    assert!(text.contains("sigov_alerts_outbox_queued 0\n"));
+    assert!(text.contains("sigov_alerts_last_exit_code 0\n"));
+    let mut families = 0;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            assert!(rest.ends_with(" gauge"), "{line}");
+            families += 1;
+        } else if !line.starts_with("# HELP ") {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            assert!(name.starts_with("sigov_alerts_"), "{line}");
+            let v: f64 = value.parse().unwrap_or_else(|_| panic!("{line}"));
+            if name.starts_with("sigov_alerts_last_success_timestamp_seconds") {
+                assert!(v > 1.7e9, "{line}");
+            }
+        }
+    }
+    assert!(families >= 9);
+    assert!(
+        std::fs::read_dir(db.dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"))
+    );
+}
+
+#[test]
+fn json_logs_carry_run_id_and_check_and_log_file_appends_without_ansi() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let sink = SmtpSink::start();
+    let log = db.dir.path().join("sigov-alerts.log");
+    let out = db.run(
+        &sink.url(),
+        &[
+            "-v",
+            "--log-format",
+            "json",
+            "--log-file",
+            log.to_str().unwrap(),
+            "--color",
+            "always",
+            "run-all",
+            "--at",
+            AT,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    let evaluated: Vec<_> = lines.iter().filter(|l| l["fields"]["message"] == "check evaluated").collect();
+    assert_eq!(evaluated.len(), 5, "{stderr}");
+    for l in &evaluated {
+        assert!(l["span"]["check"].is_string(), "{l}");
+        let run = l["spans"].as_array().unwrap().iter().find(|s| s["name"] == "run").unwrap();
+        assert_eq!(run["run_id"].as_str().unwrap().len(), 36);
+    }
+    let first = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(first.lines().count(), stderr.lines().count());
+    assert!(!first.contains('\u{1b}'), "no ANSI codes in the log file");
+    // A second run appends.
+    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT]);
+    assert_eq!(out.status.code(), Some(0));
+    let second = std::fs::read_to_string(&log).unwrap();
+    assert!(second.starts_with(&first) && second.len() > first.len());
+    assert!(!second.contains('\u{1b}'));
+}
+
+#[test]
+fn quiet_on_success_but_errors_on_stderr() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let sink = SmtpSink::start();
+    let out = db.run(&sink.url(), &["run-all", "--at", AT]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
+    let out = db.run(&sink.url(), &["deliver"]);
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
+    let out = db.run(&sink.url(), &["-v", "run-all", "--at", AT]);
+    assert!(!out.stderr.is_empty(), "-v gives a summary");
+}
+
+#[test]
+fn crontab_prints_absolute_paths_and_the_staggered_schedule() {
+    let db = TestDb::new();
+    let out = db.cmd(&["crontab", "--staggered"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CRON_TZ=Europe/Paris"));
+    for (minute, cmd) in [
+        (0, "check-project-deadlines"),
+        (5, "check-stage-delays"),
+        (10, "check-task-deadlines"),
+        (15, "check-budget"),
+        (20, "check-contract-expiration"),
+    ] {
+        let line = text.lines().find(|l| l.ends_with(cmd)).unwrap_or_else(|| panic!("{cmd}: {text}"));
+        assert!(line.starts_with(&format!("{minute} */4 * * * /")), "{line}");
+    }
+    let out = db.cmd(&["crontab"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("0 */4 * * * /") && l.ends_with(" run-all")), "{text}");
+}

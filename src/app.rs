@@ -15,10 +15,10 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::checks::{self, Alert, Check};
 use crate::cli::{Format, RunArgs};
-use crate::config::Config;
+use crate::config::{Config, MailMode};
 use crate::db::{Db, read};
 use crate::error::{Error, Result, code};
-use crate::ledger::{self, Counts, MailPlan, Run};
+use crate::ledger::{self, Counts, MailPlan, OutboxRow, Run};
 use crate::lock::RunLock;
 use crate::notify::mail::{Mailer, SendError, file_stem, from_domain};
 use crate::notify::render::{MailInput, Renderer};
@@ -182,8 +182,92 @@ fn retry_delay(attempts: u32) -> chrono::Duration {
     chrono::Duration::minutes(5 * (1i64 << attempts.min(4)))
 }
 
-/// Sends every queued e-mail that is due, in batches; per-check outcomes
-/// are added to `per_check`.
+/// One message to send: one outbox row, or (digest) all of a recipient's.
+struct Unit<'a> {
+    rows: Vec<&'a OutboxRow>,
+    built: std::result::Result<lettre::Message, SendError>,
+    message_id: String,
+}
+
+/// Sends one message, retrying a 4xx reply within the run (R5).
+async fn send_with_retries(
+    mailer: &Mailer,
+    msg: &lettre::Message,
+    message_id: &str,
+) -> std::result::Result<(), SendError> {
+    let mut attempt = 1;
+    loop {
+        match mailer.send(msg, &file_stem(message_id)).await {
+            // The server is up and said "later": try again shortly.
+            Err(SendError::Deferred(_)) if attempt < ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn mail_input<'a>(row: &'a OutboxRow, content: &'a ledger::AppContent) -> MailInput<'a> {
+    MailInput {
+        table: row.table.unwrap_or(checks::AppTable::AlerteProjet),
+        kind: &row.kind,
+        niveau: &content.niveau,
+        titre: &content.titre,
+        message: &content.message,
+        contexte: &content.contexte,
+        created_at: content.created_at,
+        recipient_name: &content.recipient_name,
+        project: &content.project,
+        stage: content.stage.as_ref(),
+    }
+}
+
+/// Builds the messages of a batch: one per row, or one per address (digest).
+fn build_units<'a>(rows: &[&'a OutboxRow], renderer: &Renderer, mailer: &Mailer, digest: bool) -> Vec<Unit<'a>> {
+    let build = |rows: Vec<&'a OutboxRow>| -> Unit<'a> {
+        let first = rows[0];
+        let content = first.content.as_ref();
+        let name = content.map(|c| c.recipient_name.as_str()).unwrap_or_default();
+        let (email, message_id) = if digest && rows.len() > 1 {
+            let inputs: Vec<(String, MailInput<'_>)> =
+                rows.iter().filter_map(|r| r.content.as_ref().map(|c| (r.check.clone(), mail_input(r, c)))).collect();
+            let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
+            ids.sort_unstable();
+            let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
+            (
+                renderer.render_digest(name, &inputs),
+                format!("<digest-{}@{domain}>", &ledger::sha256_hex(&ids.join(","))[..40]),
+            )
+        } else {
+            let email = match content {
+                Some(c) => renderer.render(&mail_input(first, c)),
+                None => Err(Error::Internal("no content".into())),
+            };
+            (email, first.message_id.clone())
+        };
+        let built = match email {
+            Err(e) => Err(SendError::Permanent(e.to_string())),
+            Ok(email) => mailer.build(name, &first.address, &email, &message_id),
+        };
+        Unit { rows, built, message_id }
+    };
+    if !digest {
+        return rows.iter().map(|r| build(vec![*r])).collect();
+    }
+    let mut groups: Vec<(String, Vec<&'a OutboxRow>)> = Vec::new();
+    for r in rows {
+        match groups.iter_mut().find(|(a, _)| *a == r.address) {
+            Some((_, g)) => g.push(r),
+            None => groups.push((r.address.clone(), vec![*r])),
+        }
+    }
+    groups.into_iter().map(|(_, g)| build(g)).collect()
+}
+
+/// Sends every queued e-mail that is due, in batches (digest mode: all due
+/// mail at once, grouped by recipient); per-check outcomes are added to
+/// `per_check`.
 pub async fn deliver(
     db: &mut Db,
     cfg: &Config,
@@ -194,6 +278,7 @@ pub async fn deliver(
 ) -> Result<DeliveryReport> {
     let mut rep = DeliveryReport::default();
     let max_age = chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3));
+    let digest = cfg.mail_mode == MailMode::Digest;
     let mut after = 0u64;
     let mut journal = ledger::Journal::open(&journal_path(cfg))?;
     let pending = journal.pending();
@@ -204,12 +289,37 @@ pub async fn deliver(
     }
     'batches: loop {
         let now = Utc::now().naive_utc();
-        let batch = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
+        let mut batch = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = last.id;
-        let full = batch.len() as u32 == OUTBOX_BATCH;
-        let mut sent = Vec::with_capacity(batch.len());
+        let mut full = batch.len() as u32 == OUTBOX_BATCH;
+        while digest && full {
+            // A digest needs all of a recipient's mail in one message.
+            let more = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
+            full = more.len() as u32 == OUTBOX_BATCH;
+            if let Some(last) = more.last() {
+                after = last.id;
+            }
+            batch.extend(more);
+        }
+        let mut gone = Vec::new();
+        let mut live = Vec::new();
         for row in &batch {
+            if row.content.is_some() { live.push(row) } else { gone.push(row) }
+        }
+        for row in gone {
+            ledger::record_failure(db, row.id, "abandoned", "the app row no longer exists", None).await?;
+            rep.abandoned += 1;
+            per_check.entry(row.check.clone()).or_default().failed += 1;
+            rep.failures.push(DeliveryFailure {
+                check: row.check.clone(),
+                address: row.address.clone(),
+                state: "abandoned",
+                reply: "the app row no longer exists".into(),
+            });
+        }
+        let mut sent = Vec::with_capacity(live.len());
+        for unit in build_units(&live, renderer, mailer, digest) {
             if signals::interrupted() {
                 ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
                 journal.clear()?;
@@ -217,87 +327,65 @@ pub async fn deliver(
                 break 'batches;
             }
             pb.set_message(format!("delivering: {} sent", rep.sent));
-            let counts = per_check.entry(row.check.clone()).or_default();
-            let fail = |state: &'static str, reply: String| DeliveryFailure {
-                check: row.check.clone(),
-                address: row.address.clone(),
-                state,
-                reply,
+            let outcome = match &unit.built {
+                Err(e) => Err(e.clone()),
+                Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
             };
-            let Some(content) = &row.content else {
-                ledger::record_failure(db, row.id, "abandoned", "the app row no longer exists", None).await?;
-                rep.abandoned += 1;
-                counts.failed += 1;
-                rep.failures.push(fail("abandoned", "the app row no longer exists".into()));
-                continue;
-            };
-            let input = MailInput {
-                table: row.table.unwrap_or(checks::AppTable::AlerteProjet),
-                kind: &row.kind,
-                niveau: &content.niveau,
-                titre: &content.titre,
-                message: &content.message,
-                contexte: &content.contexte,
-                created_at: content.created_at,
-                recipient_name: &content.recipient_name,
-                project: &content.project,
-                stage: content.stage.as_ref(),
-            };
-            let outcome = match renderer.render(&input) {
-                Err(e) => Err(SendError::Permanent(e.to_string())),
-                Ok(email) => match mailer.build(&content.recipient_name, &row.address, &email, &row.message_id) {
-                    Err(e) => Err(e),
-                    Ok(msg) => {
-                        let mut attempt = 1;
-                        loop {
-                            match mailer.send(&msg, &file_stem(&row.message_id)).await {
-                                // A 4xx reply: the server is up, try again shortly.
-                                Err(SendError::Deferred(_)) if attempt < ATTEMPTS => {
-                                    tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
-                                    attempt += 1;
-                                }
-                                other => break other,
-                            }
+            let mut stop = None;
+            for row in &unit.rows {
+                let counts = per_check.entry(row.check.clone()).or_default();
+                match &outcome {
+                    Ok(()) => {
+                        journal.record(row.id)?;
+                        sent.push(row.id);
+                        rep.sent += 1;
+                        counts.sent += 1;
+                    }
+                    Err(SendError::Permanent(reply)) => {
+                        warn!(check = %row.check, %reply, "e-mail rejected permanently");
+                        ledger::record_failure(db, row.id, "failed", reply, None).await?;
+                        rep.failed += 1;
+                        counts.failed += 1;
+                        rep.failures.push(DeliveryFailure {
+                            check: row.check.clone(),
+                            address: row.address.clone(),
+                            state: "failed",
+                            reply: reply.clone(),
+                        });
+                    }
+                    Err(e) => {
+                        let reply = e.reply().to_string();
+                        let too_old = now - row.created_at > max_age;
+                        let (state, next) = if too_old {
+                            ("abandoned", None)
+                        } else {
+                            ("queued", Some(now + retry_delay(row.attempts)))
+                        };
+                        ledger::record_failure(db, row.id, state, &reply, next).await?;
+                        if too_old {
+                            rep.abandoned += 1;
+                            counts.failed += 1;
+                        }
+                        warn!(check = %row.check, %reply, state, "e-mail not delivered");
+                        rep.failures.push(DeliveryFailure {
+                            check: row.check.clone(),
+                            address: row.address.clone(),
+                            state,
+                            reply: reply.clone(),
+                        });
+                        if matches!(e, SendError::Unreachable(_)) {
+                            stop = Some(reply);
                         }
                     }
-                },
-            };
-            match outcome {
-                Ok(()) => {
-                    journal.record(row.id)?;
-                    sent.push(row.id);
-                    rep.sent += 1;
-                    counts.sent += 1;
                 }
-                Err(SendError::Permanent(reply)) => {
-                    warn!(check = %row.check, %reply, "e-mail rejected permanently");
-                    ledger::record_failure(db, row.id, "failed", &reply, None).await?;
-                    rep.failed += 1;
-                    counts.failed += 1;
-                    rep.failures.push(fail("failed", reply));
-                }
-                Err(e @ (SendError::Deferred(_) | SendError::Unreachable(_))) => {
-                    let unreachable = matches!(e, SendError::Unreachable(_));
-                    let reply = e.reply().to_string();
-                    let too_old = now - row.created_at > max_age;
-                    let (state, next) =
-                        if too_old { ("abandoned", None) } else { ("queued", Some(now + retry_delay(row.attempts))) };
-                    ledger::record_failure(db, row.id, state, &reply, next).await?;
-                    if too_old {
-                        rep.abandoned += 1;
-                        counts.failed += 1;
-                    }
-                    warn!(check = %row.check, %reply, state, "e-mail not delivered");
-                    rep.failures.push(fail(state, reply.clone()));
-                    if unreachable {
-                        // The server is unreachable or silent: stop here, the
-                        // rest stays queued for the next run or `deliver`.
-                        ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-                        journal.clear()?;
-                        rep.stopped = Some(reply);
-                        break 'batches;
-                    }
-                }
+            }
+            if let Some(reply) = stop {
+                // The server is unreachable or silent: stop here, the rest
+                // stays queued for the next run or `deliver`.
+                ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+                journal.clear()?;
+                rep.stopped = Some(reply);
+                break 'batches;
             }
         }
         ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;

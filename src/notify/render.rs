@@ -119,6 +119,18 @@ pub fn etape_display(code: &str) -> &str {
     }
 }
 
+/// Digest headings per check slug.
+pub fn check_heading(slug: &str) -> &str {
+    match slug {
+        "project_deadlines" => "Échéances des projets",
+        "stage_delays" => "Étapes en retard",
+        "task_deadlines" => "Tâches en retard",
+        "budget" => "Budgets dépassés",
+        "contract_expiration" => "Contrats de maintenance",
+        other => other,
+    }
+}
+
 /// R11: control characters become spaces in a header value.
 pub fn header_safe(s: &str) -> String {
     s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
@@ -144,6 +156,7 @@ impl Renderer {
             ("layout.html", include_str!("../../templates/layout.html")),
             ("alert.html", include_str!("../../templates/alert.html")),
             ("stage.html", include_str!("../../templates/stage.html")),
+            ("digest.html", include_str!("../../templates/digest.html")),
         ] {
             env.add_template(name, src).map_err(|e| Error::Internal(format!("template {name}: {e}")))?;
         }
@@ -153,6 +166,57 @@ impl Renderer {
     /// R6: the row's UTC `date_creation` shown in the business time zone.
     pub fn local_time(&self, utc: NaiveDateTime) -> String {
         utc.and_utc().with_timezone(&self.tz).format("%d/%m/%Y à %H:%M").to_string()
+    }
+
+    /// Renders one digest e-mail listing `items` (check slug, row), grouped
+    /// by check in run order (`mail_mode = "digest"`).
+    pub fn render_digest(&self, name: &str, items: &[(String, MailInput<'_>)]) -> Result<Email> {
+        let n = items.len();
+        let subject = header_safe(&format!(
+            "[SI-Gouvernance] {n} {}",
+            if n == 1 { "nouvelle alerte" } else { "nouvelles alertes" }
+        ));
+        let when = items.iter().map(|(_, m)| m.created_at).max().map(|t| self.local_time(t)).unwrap_or_default();
+        let mut text = format!("Bonjour {name},\n\nVous avez {n} nouvelles alertes sur SI-Gouvernance.\n");
+        let mut groups = Vec::new();
+        for check in crate::checks::Check::ALL {
+            let members: Vec<&MailInput<'_>> =
+                items.iter().filter(|(c, _)| c == check.slug()).map(|(_, m)| m).collect();
+            if members.is_empty() {
+                continue;
+            }
+            let heading = check_heading(check.slug());
+            text.push_str(&format!("\n== {heading} ({}) ==\n", members.len()));
+            let mut list = Vec::new();
+            for m in members {
+                text.push_str(&format!(
+                    "\n{}\n{}\n- Projet: {} / Client: {}\n",
+                    m.titre, m.message, m.project.nom, m.project.client
+                ));
+                list.push(context! { titre => m.titre, message => m.message, projet => &m.project.nom, client => &m.project.client });
+            }
+            groups.push(context! { heading => heading, items => list });
+        }
+        text.push_str(&format!("\nDate de notification: {when}\n\n{FOOTER}"));
+        let html = self
+            .env
+            .get_template("digest.html")
+            .and_then(|t| {
+                t.render(context! {
+                    subject => &subject,
+                    header_color => "#d97706",
+                    header_title => "⚠️ Vos alertes SI-Gouvernance",
+                    header_subtitle => "Récapitulatif de vos nouvelles alertes",
+                    logo_url => Value::from_safe_string(format!("{}/media/logos/jconsult_logo.png", self.base_url)),
+                    destinataire_nom => name,
+                    count => n,
+                    groups => groups,
+                    date_alerte => &when,
+                    lien => Value::from_safe_string(format!("{}/", self.base_url)),
+                })
+            })
+            .map_err(|e| Error::Internal(format!("rendering digest.html: {e}")))?;
+        Ok(Email { subject, text, html })
     }
 
     /// Renders the e-mail of one row.
@@ -331,6 +395,35 @@ mod tests {
         assert!(e.html.contains("Portail &lt;RH&gt;"));
         assert!(!e.html.contains("<RH>"));
         assert!(e.html.contains("ACME &amp; Co"));
+    }
+
+    #[test]
+    fn digest_groups_alerts_by_check_in_run_order() {
+        let p = ProjectFacts { nom: "P <x>".into(), client: "C".into(), ..project() };
+        let m = |kind, titre| MailInput {
+            table: AppTable::AlerteProjet,
+            kind,
+            niveau: "DANGER",
+            titre,
+            message: "M",
+            contexte: "{}",
+            created_at: at(7, 0),
+            recipient_name: "B",
+            project: &p,
+            stage: None,
+        };
+        let items = vec![
+            ("budget".to_string(), m("BUDGET_DEPASSE", "Budget")),
+            ("project_deadlines".to_string(), m("ECHEANCE_J3", "J3")),
+            ("project_deadlines".to_string(), m("ECHEANCE_J1", "J1")),
+        ];
+        let e = renderer().render_digest("Bruno Petit", &items).unwrap();
+        assert_eq!(e.subject, "[SI-Gouvernance] 3 nouvelles alertes");
+        let projects = e.text.find("== Échéances des projets (2) ==").unwrap();
+        let budget = e.text.find("== Budgets dépassés (1) ==").unwrap();
+        assert!(projects < budget);
+        assert!(e.text.starts_with("Bonjour Bruno Petit,\n\nVous avez 3 nouvelles alertes"));
+        assert!(e.html.contains("P &lt;x&gt;") && !e.html.contains("P <x>"));
     }
 
     #[test]

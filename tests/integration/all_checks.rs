@@ -203,3 +203,36 @@ fn statement_count_is_the_same_on_a_ten_times_larger_database_r13() {
     assert_eq!(small, large, "statements (dry run, real run) must not grow with the data");
     assert!(large.1 <= 60, "{large:?}");
 }
+
+#[test]
+fn digest_mode_sends_one_mail_per_recipient_rows_stay_one_per_alert() {
+    let mut db = TestDb::new();
+    people(&mut db);
+    items(&mut db, "");
+    let cfg = db.dir.path().join("digest.toml");
+    std::fs::write(&cfg, "mail_mode = \"digest\"\n").unwrap();
+    let sink = SmtpSink::start();
+    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM core_alerteprojet") + db.count("SELECT COUNT(*) FROM core_notificationetape"),
+        11
+    );
+    let mails = sink.received();
+    let mut to: Vec<&str> = mails.iter().map(|m| m.to[0].as_str()).collect();
+    to.sort();
+    assert_eq!(to, ["alice@example.org", "bruno@example.org", "claire@example.org", "sarah@example.org"]);
+    let bruno = mails.iter().find(|m| m.to[0] == "bruno@example.org").unwrap();
+    assert_eq!(header(&bruno.data, "Subject").unwrap(), "[SI-Gouvernance] 6 nouvelles alertes");
+    let (text, _) = parts(&bruno.data);
+    for heading in
+        ["Étapes en retard (1)", "Tâches en retard (2)", "Budgets dépassés (1)", "Contrats de maintenance (2)"]
+    {
+        assert!(text.contains(heading), "{heading}: {text}");
+    }
+    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 11);
+    // Nothing new on a second run.
+    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(sink.count(), 4);
+}

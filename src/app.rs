@@ -26,7 +26,7 @@ use crate::report::{AlertReport, CheckReport, DeliveryFailure, DeliveryReport, R
 use crate::signals;
 
 /// Queued e-mails read per outbox query.
-const OUTBOX_BATCH: u32 = 2000;
+const OUTBOX_BATCH: u32 = 5000;
 /// Attempts per e-mail within one run for 4xx replies.
 const ATTEMPTS: u32 = 3;
 
@@ -469,15 +469,15 @@ pub async fn run_checks(
     let span = info_span!("run", run_id = %ctx.run.run_id, command);
     let result = async {
         let mut reports = Vec::new();
-        let mut run_rows = Vec::new();
         let mut exit = code::OK;
+        // One row per check, recorded up front in one statement.
+        let run_rows = if ctx.dry_run { Vec::new() } else { ledger::start_runs(&mut db, &ctx.run, checks).await? };
         for &check in checks {
             if signals::interrupted() {
                 break;
             }
             let span = info_span!("check", check = check.slug());
             pb.set_message(format!("{}: reading and writing", check.slug()));
-            let row = if ctx.dry_run { None } else { Some(ledger::start_run(&mut db, &ctx.run, check).await?) };
             match run_check(&mut db, &ctx, check).instrument(span.clone()).await {
                 Ok(r) => {
                     span.in_scope(|| info!(rows = r.rows, skipped = r.skipped.len(), "check evaluated"));
@@ -500,7 +500,6 @@ pub async fn run_checks(
                     });
                 }
             }
-            run_rows.push(row);
         }
         let mut delivery = None;
         if let Some(mailer) = &mailer {
@@ -521,21 +520,31 @@ pub async fn run_checks(
             if interrupted {
                 exit = merge_exit(exit, code::TEMPFAIL);
             }
-            for (r, row) in reports.iter_mut().zip(&run_rows) {
+            let mut ends = Vec::with_capacity(run_rows.len());
+            for (i, row) in run_rows.iter().enumerate() {
+                // Checks a signal kept from starting have no report.
+                let Some(r) = reports.get_mut(i) else {
+                    ends.push(ledger::RunEnd {
+                        row: *row,
+                        status: "interrupted",
+                        counts: Counts::default(),
+                        error: None,
+                    });
+                    continue;
+                };
                 let c = per_check.get(r.check.slug()).copied().unwrap_or_default();
                 r.counts.sent = c.sent;
                 r.counts.queued = c.queued;
                 r.counts.failed = c.failed;
-                if let Some(row) = row {
-                    let status = match (r.status, c.queued + c.failed) {
-                        ("failed", _) => "failed",
-                        _ if interrupted => "interrupted",
-                        (_, 0) => "ok",
-                        _ => "partial",
-                    };
-                    ledger::finish_run(&mut db, *row, status, r.counts, r.error.as_deref()).await?;
-                }
+                let status = match (r.status, c.queued + c.failed) {
+                    ("failed", _) => "failed",
+                    _ if interrupted => "interrupted",
+                    (_, 0) => "ok",
+                    _ => "partial",
+                };
+                ends.push(ledger::RunEnd { row: *row, status, counts: r.counts, error: r.error.clone() });
             }
+            ledger::finish_runs(&mut db, &ends).await?;
             finish(&mut db, cfg, exit).await?;
         }
         Ok((reports, delivery, exit))

@@ -101,22 +101,14 @@ impl Db {
     /// bookkeeping table does not exist.
     pub async fn applied_migrations(&mut self) -> Result<Option<Vec<i64>>> {
         // language=MySQL
-        let exists: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
-        )
-        .bind(MIGRATIONS_TABLE)
-        .fetch_one(self.conn())
-        .await
-        .map_err(|e| Error::db("reading migrations", e))?;
-        if exists == 0 {
-            return Ok(None);
-        }
-        // language=MySQL
-        let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sigov_alerts_migrations ORDER BY version")
+        match sqlx::query_scalar("SELECT version FROM _sigov_alerts_migrations ORDER BY version")
             .fetch_all(self.conn())
             .await
-            .map_err(|e| Error::db("reading migrations", e))?;
-        Ok(Some(versions))
+        {
+            Ok(versions) => Ok(Some(versions)),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42S02") => Ok(None),
+            Err(e) => Err(Error::db("reading migrations", e)),
+        }
     }
 
     /// Whether every migration is applied.

@@ -52,7 +52,7 @@ pub async fn insert_app_rows(
     let mut ids = Vec::with_capacity(alerts.len());
     let step = db.autoinc_step as i64;
     let chunks = if db.autoinc_consecutive {
-        batches(alerts, 8, db.max_packet, alert_size)
+        batches(alerts, 6, db.max_packet, alert_size)
     } else {
         // Interleaved auto-increment: only single-row INSERTs give known ids.
         alerts.chunks(1).collect()
@@ -70,12 +70,14 @@ pub async fn insert_app_rows(
                  date_lecture, donnees_contexte, destinataire_id, emetteur_id, etape_id, cas_test_id) ",
             ),
         };
+        // Our own constants are literals; the app's data is bound.
+        let created = format!("'{}'", created_at.format("%Y-%m-%d %H:%M:%S%.6f"));
         qb.push_values(chunk.iter(), |mut b, a| {
-            b.push_bind(a.kind);
+            b.push(format!("'{}'", a.kind));
             if table == AppTable::AlerteProjet {
-                b.push_bind(a.niveau);
+                b.push(format!("'{}'", a.niveau));
             }
-            b.push_bind(a.titre.as_str()).push_bind(a.message.as_str()).push("0").push_bind(created_at).push("NULL");
+            b.push_bind(a.titre.as_str()).push_bind(a.message.as_str()).push("0").push(&created).push("NULL");
             b.push_bind(a.contexte.as_str()).push_bind(a.recipient.id.as_str());
             match table {
                 AppTable::AlerteProjet => {

@@ -236,3 +236,33 @@ fn digest_mode_sends_one_mail_per_recipient_rows_stay_one_per_alert() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sink.count(), 4);
 }
+
+#[test]
+fn run_all_keeps_going_when_one_check_fails_and_merges_the_exit_code() {
+    let mut db = TestDb::new();
+    people(&mut db);
+    items(&mut db, "");
+    // The contracts table disappears (an app migration gone wrong).
+    db.exec("SET FOREIGN_KEY_CHECKS = 0; DROP TABLE core_contratgarantie; SET FOREIGN_KEY_CHECKS = 1;");
+    let sink = SmtpSink::start();
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
+    let report = json(&out);
+    let status: Vec<&str> =
+        report["checks"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["ok", "ok", "ok", "ok", "failed"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("check-contract-expiration: reading maintenance contracts:")
+            && err.contains("core_contratgarantie"),
+        "{err}"
+    );
+    // The other checks' rows and e-mails went through.
+    assert_eq!(sink.count(), 7);
+    assert_eq!(
+        db.count(
+            "SELECT COUNT(*) FROM sigov_alerts_runs WHERE status = 'failed' AND check_slug = 'contract_expiration'"
+        ),
+        1
+    );
+}

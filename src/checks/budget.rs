@@ -2,13 +2,11 @@
 //! exceeds the planned budget, alerted every day to the creator and the
 //! principal, with Python `Decimal` arithmetic and formatting.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::project_deadlines::{MemberRow, members_by_project, principal, role_of};
-use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, sort_alerts};
+use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, recipient_set, sort_alerts};
 use crate::pyfmt::{Json, context_round, decimal_fixed, decimal_to_float, dumps};
 
 const PRINCIPAL_SUFFIX: &str = "En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses.";
@@ -77,12 +75,7 @@ pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate)
         ]);
 
         // Recipients as a set keyed by user id (upstream: a Python set).
-        let mut recipients: BTreeMap<&str, &Person> = BTreeMap::new();
-        recipients.insert(&p.creator.id, &p.creator);
-        if let Some(pr) = principal {
-            recipients.insert(&pr.id, pr);
-        }
-        for who in recipients.into_values() {
+        for who in recipient_set(std::iter::once(&p.creator).chain(principal)).into_values() {
             let suffix = match role_of(who, principal, &p.creator) {
                 Role::Principal => PRINCIPAL_SUFFIX,
                 Role::Creator | Role::Team => CREATOR_SUFFIX,

@@ -3,12 +3,12 @@
 //! expired, each once ever per (contract, recipient), to every superuser and
 //! the project's principal.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 
 use super::project_deadlines::{MemberRow, members_by_project, principal};
-use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, dashed, fr_date, jours_text, sort_alerts};
+use super::{
+    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, dashed, fr_date, jours_text, recipient_set, sort_alerts,
+};
 use crate::pyfmt::{Json, dumps};
 
 /// The warning window: a running contract is warned when this many days or
@@ -100,12 +100,8 @@ pub fn evaluate(
         ]);
 
         // Recipients as a set keyed by user id (upstream: a Python set).
-        let mut recipients: BTreeMap<&str, &Person> = superusers.iter().map(|u| (u.id.as_str(), u)).collect();
         let team = by_project.get(c.project.id.as_str()).cloned().unwrap_or_default();
-        if let Some(p) = principal(&team) {
-            recipients.insert(&p.id, p);
-        }
-        for who in recipients.into_values() {
+        for who in recipient_set(superusers.iter().chain(principal(&team))).into_values() {
             out.push(Alert {
                 check: Check::ContractExpiration,
                 kind,

@@ -283,6 +283,14 @@ pub enum Role {
     Team,
 }
 
+/// A recipient set keyed by user id (upstream collects a Python `set` of
+/// users): `people`, deduplicated, in id order.
+pub fn recipient_set<'a>(
+    people: impl IntoIterator<Item = &'a Person>,
+) -> std::collections::BTreeMap<&'a str, &'a Person> {
+    people.into_iter().map(|p| (p.id.as_str(), p)).collect()
+}
+
 /// Sorts alerts by item, kind, then recipient, for stable output.
 pub fn sort_alerts(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {

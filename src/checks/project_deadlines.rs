@@ -1,11 +1,13 @@
 //! Project deadlines (spec/checks.md §3.1): J-7, J-3, J-1 and overdue
 //! `EN_COURS` projects, to the creator, the principal and (J-7) the team.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fr_date, jours_text, sort_alerts};
+use super::{
+    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fr_date, jours_text, recipient_set, sort_alerts,
+};
 use crate::pyfmt::{Json, dumps};
 
 /// An `EN_COURS` project with a due date, and its creator.
@@ -122,11 +124,7 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
         let date_iso = date_fin.format("%Y-%m-%d").to_string();
 
         // Recipients as a set keyed by user id (upstream: a Python set).
-        let mut recipients: BTreeMap<&str, &Person> = BTreeMap::new();
-        recipients.insert(&p.creator.id, &p.creator);
-        if let Some(pr) = principal {
-            recipients.insert(&pr.id, pr);
-        }
+        let mut recipients = recipient_set(std::iter::once(&p.creator).chain(principal));
 
         let (kind, niveau, titre, base, contexte, period, suffix): (
             _,

@@ -1,13 +1,12 @@
 //! Stage delays (spec/checks.md §3.2): running stages past their planned end,
 //! notified every day to the project's creator and principal.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 
 use super::project_deadlines::{MemberRow, members_by_project, principal, role_of};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, StageFacts, dashed, fr_date, jours_text, sort_alerts,
+    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, StageFacts, dashed, fr_date, jours_text,
+    recipient_set, sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -73,12 +72,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
         ]);
 
         // Recipients as a set keyed by user id (upstream: a Python set).
-        let mut recipients: BTreeMap<&str, &Person> = BTreeMap::new();
-        recipients.insert(&s.creator.id, &s.creator);
-        if let Some(p) = principal {
-            recipients.insert(&p.id, p);
-        }
-        for who in recipients.into_values() {
+        for who in recipient_set(std::iter::once(&s.creator).chain(principal)).into_values() {
             let suffix = match role_of(who, principal, &s.creator) {
                 Role::Principal => PRINCIPAL_SUFFIX,
                 Role::Creator | Role::Team => CREATOR_SUFFIX,

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
-use sqlx::Row;
 use sqlx::mysql::MySqlRow;
+use sqlx::{MySql, QueryBuilder, Row};
 use tracing::instrument;
 
 use super::{Db, person};
@@ -31,20 +31,6 @@ fn project(row: &MySqlRow) -> SqlResult<ProjectFacts> {
     })
 }
 
-/// Active assignments of the projects selected by a subquery `p_ids`.
-macro_rules! members_sql {
-    ($subquery:expr) => {
-        concat!(
-            "SELECT a.projet_id, a.id AS a_id, a.est_responsable_principal, ",
-            person_cols!("u", "u_"),
-            " FROM core_affectation a JOIN core_utilisateur u ON u.id = a.utilisateur_id",
-            " WHERE a.date_fin IS NULL AND a.projet_id IN (",
-            $subquery,
-            ") ORDER BY a.projet_id, a.id"
-        )
-    };
-}
-
 fn member(row: &MySqlRow) -> SqlResult<MemberRow> {
     Ok(MemberRow {
         project_id: row.try_get("projet_id")?,
@@ -58,13 +44,37 @@ fn decode<T>(what: &str, rows: Vec<MySqlRow>, f: fn(&MySqlRow) -> SqlResult<T>) 
     rows.iter().map(f).collect::<SqlResult<Vec<T>>>().map_err(|e| Error::db(what, e))
 }
 
-async fn fetch_members(db: &mut Db, what: &str, sql: &'static str, binds: &[NaiveDate]) -> Result<Vec<MemberRow>> {
-    let mut q = sqlx::query(sql);
-    for b in binds {
-        q = q.bind(*b);
+/// Active assignments of `projects`, in one query (an `IN` list of the
+/// ids the check already read, so the candidates are not scanned twice).
+async fn fetch_members<'a>(
+    db: &mut Db,
+    what: &str,
+    projects: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<MemberRow>> {
+    let ids: std::collections::BTreeSet<&str> = projects.into_iter().collect();
+    let mut out = Vec::new();
+    if ids.is_empty() {
+        return Ok(out);
     }
-    let rows = q.fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
-    decode(what, rows, member)
+    let ids: Vec<&str> = ids.into_iter().collect();
+    // One statement unless there are more projects than placeholders allowed.
+    for chunk in ids.chunks(60_000) {
+        // language=MySQL
+        let mut qb: QueryBuilder<MySql> = QueryBuilder::new(concat!(
+            "SELECT a.projet_id, a.id AS a_id, a.est_responsable_principal, ",
+            person_cols!("u", "u_"),
+            " FROM core_affectation a JOIN core_utilisateur u ON u.id = a.utilisateur_id",
+            " WHERE a.date_fin IS NULL AND a.projet_id IN ("
+        ));
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(") ORDER BY a.projet_id, a.id");
+        let rows = qb.build().persistent(false).fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
+        out.extend(decode(what, rows, member)?);
+    }
+    Ok(out)
 }
 
 // language=MySQL
@@ -101,17 +111,8 @@ pub async fn fetch_project_deadlines(db: &mut Db, today: NaiveDate) -> Result<(V
     let projects = decode(WHAT, rows, |r| {
         Ok(ProjectRow { project: project(r)?, date_fin: r.try_get("date_fin")?, creator: person(r, "c_")? })
     })?;
-    let members =
-        fetch_members(db, WHAT, members_sql!(concat!("SELECT p.id", pd_filter!())), &[today, j7, j3, j1]).await?;
+    let members = fetch_members(db, WHAT, projects.iter().map(|p| p.project.id.as_str())).await?;
     Ok((projects, members))
-}
-
-// language=MySQL
-macro_rules! stage_filter {
-    () => {
-        " FROM core_etapeprojet e WHERE e.statut = 'EN_COURS' AND e.date_fin_reelle IS NULL \
-          AND e.date_fin_prevue IS NOT NULL AND e.date_fin_prevue < ?"
-    };
 }
 
 /// §3.2 inputs: running stages past their planned end, with project,
@@ -121,7 +122,7 @@ pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<St
     const WHAT: &str = "reading stage delays";
     // language=MySQL
     let sql = concat!(
-        "SELECT e.id AS e_id, t.nom AS e_code, e.ordre, e.statut, e.date_fin_prevue, ",
+        "SELECT STRAIGHT_JOIN e.id AS e_id, t.nom AS e_code, e.ordre, e.statut, e.date_fin_prevue, ",
         "(e.date_fin_reelle IS NOT NULL) AS finished, ",
         "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, ",
         person_cols!("c", "c_"),
@@ -143,17 +144,8 @@ pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<St
             creator: person(r, "c_")?,
         })
     })?;
-    let members =
-        fetch_members(db, WHAT, members_sql!(concat!("SELECT e.projet_id", stage_filter!())), &[today]).await?;
+    let members = fetch_members(db, WHAT, stages.iter().map(|s| s.project.id.as_str())).await?;
     Ok((stages, members))
-}
-
-// language=MySQL
-macro_rules! task_filter {
-    () => {
-        " FROM core_tacheetape t JOIN core_etapeprojet e ON e.id = t.etape_id \
-          WHERE t.statut IN ('A_FAIRE', 'EN_COURS', 'BLOQUEE') AND t.date_fin IS NOT NULL AND t.date_fin < ?"
-    };
 }
 
 /// §3.3 inputs: open overdue tasks with assignee and project, and the
@@ -163,7 +155,9 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
     const WHAT: &str = "reading task deadlines";
     // language=MySQL
     let sql = concat!(
-        "SELECT t.id AS t_id, t.nom AS t_nom, t.statut AS t_statut, t.date_fin AS t_date_fin, ",
+        // The task table is scanned once (no index serves the filter); start
+        // from it rather than let the optimiser walk every project's stages.
+        "SELECT STRAIGHT_JOIN t.id AS t_id, t.nom AS t_nom, t.statut AS t_statut, t.date_fin AS t_date_fin, ",
         "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, ",
         person_cols!("r", "r_"),
         " FROM core_tacheetape t JOIN core_etapeprojet e ON e.id = t.etape_id",
@@ -187,8 +181,7 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
             project: project(r)?,
         })
     })?;
-    let members =
-        fetch_members(db, WHAT, members_sql!(concat!("SELECT e.projet_id", task_filter!())), &[today]).await?;
+    let members = fetch_members(db, WHAT, tasks.iter().map(|t| t.project.id.as_str())).await?;
     Ok((tasks, members))
 }
 
@@ -240,16 +233,8 @@ pub async fn fetch_budget(db: &mut Db) -> Result<(Vec<BudgetRow>, Vec<MemberRow>
             creator: person(r, "c_")?,
         })
     })?;
-    let members = fetch_members(db, WHAT, members_sql!(concat!("SELECT p.id", budget_filter!())), &[]).await?;
+    let members = fetch_members(db, WHAT, projects.iter().map(|p| p.project.id.as_str())).await?;
     Ok((projects, members))
-}
-
-// language=MySQL
-macro_rules! contract_filter {
-    () => {
-        " FROM core_contratgarantie k \
-          WHERE (k.date_debut <= ? AND k.date_fin >= ? AND k.date_fin <= ?) OR k.date_fin < ?"
-    };
 }
 
 /// §3.5 inputs: contracts within 30 days of expiry or expired, every
@@ -289,13 +274,7 @@ pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<Contr
         concat!("SELECT ", person_cols!("u", ""), " FROM core_utilisateur u WHERE u.is_superuser = 1 ORDER BY u.id");
     let rows = sqlx::query(sql).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
     let superusers = decode(WHAT, rows, |r| person(r, ""))?;
-    let members = fetch_members(
-        db,
-        WHAT,
-        members_sql!(concat!("SELECT k.projet_id", contract_filter!())),
-        &[today, today, horizon, today],
-    )
-    .await?;
+    let members = fetch_members(db, WHAT, contracts.iter().map(|c| c.project.id.as_str())).await?;
     Ok((contracts, superusers, members))
 }
 

@@ -129,7 +129,10 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
         for p in &part.create {
             let email = if p.mail == MailPlan::Send {
                 let name = p.alert.recipient.full_name();
-                Some(ctx.renderer.render(&MailInput::from_alert(&p.alert, &name, ctx.run.instant))?)
+                let mut email = ctx.renderer.render(&MailInput::from_alert(&p.alert, &name, ctx.run.instant))?;
+                // The preview shows subject and text; the HTML part is not kept.
+                email.html = String::new();
+                Some(email)
             } else {
                 None
             };
@@ -223,46 +226,49 @@ fn mail_input<'a>(row: &'a OutboxRow, content: &'a ledger::AppContent) -> MailIn
     }
 }
 
-/// Builds the messages of a batch: one per row, or one per address (digest).
-fn build_units<'a>(rows: &[&'a OutboxRow], renderer: &Renderer, mailer: &Mailer, digest: bool) -> Vec<Unit<'a>> {
-    let build = |rows: Vec<&'a OutboxRow>| -> Unit<'a> {
-        let first = rows[0];
-        let content = first.content.as_ref();
-        let name = content.map(|c| c.recipient_name.as_str()).unwrap_or_default();
-        let (email, message_id) = if digest && rows.len() > 1 {
-            let inputs: Vec<(String, MailInput<'_>)> =
-                rows.iter().filter_map(|r| r.content.as_ref().map(|c| (r.check.clone(), mail_input(r, c)))).collect();
-            let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
-            ids.sort_unstable();
-            let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
-            (
-                renderer.render_digest(name, &inputs),
-                format!("<digest-{}@{domain}>", &ledger::sha256_hex(&ids.join(","))[..40]),
-            )
-        } else {
-            let email = match content {
-                Some(c) => renderer.render(&mail_input(first, c)),
-                None => Err(Error::Internal("no content".into())),
-            };
-            (email, first.message_id.clone())
-        };
-        let built = match email {
-            Err(e) => Err(SendError::Permanent(e.to_string())),
-            Ok(email) => mailer.build(name, &first.address, &email, &message_id),
-        };
-        Unit { rows, built, message_id }
-    };
+/// Groups a batch into messages: one per row, or one per address (digest).
+fn group_rows<'a>(rows: &[&'a OutboxRow], digest: bool) -> Vec<Vec<&'a OutboxRow>> {
     if !digest {
-        return rows.iter().map(|r| build(vec![*r])).collect();
+        return rows.iter().map(|r| vec![*r]).collect();
     }
-    let mut groups: Vec<(String, Vec<&'a OutboxRow>)> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&'a OutboxRow>> = Vec::new();
     for r in rows {
-        match groups.iter_mut().find(|(a, _)| *a == r.address) {
-            Some((_, g)) => g.push(r),
-            None => groups.push((r.address.clone(), vec![*r])),
+        match index.get(r.address.as_str()) {
+            Some(&i) => groups[i].push(r),
+            None => {
+                index.insert(r.address.as_str(), groups.len());
+                groups.push(vec![*r]);
+            }
         }
     }
-    groups.into_iter().map(|(_, g)| build(g)).collect()
+    groups
+}
+
+/// Renders and builds the message of one group of rows.
+fn build_unit<'a>(rows: Vec<&'a OutboxRow>, renderer: &Renderer, mailer: &Mailer, digest: bool) -> Unit<'a> {
+    let first = rows[0];
+    let content = first.content.as_ref();
+    let name = content.map(|c| c.recipient_name.as_str()).unwrap_or_default();
+    let (email, message_id) = if digest && rows.len() > 1 {
+        let inputs: Vec<(String, MailInput<'_>)> =
+            rows.iter().filter_map(|r| r.content.as_ref().map(|c| (r.check.clone(), mail_input(r, c)))).collect();
+        let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
+        ids.sort_unstable();
+        let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
+        (renderer.render_digest(name, &inputs), format!("<digest-{}@{domain}>", &ledger::sha256_hex(&ids.join(","))[..40]))
+    } else {
+        let email = match content {
+            Some(c) => renderer.render(&mail_input(first, c)),
+            None => Err(Error::Internal("no content".into())),
+        };
+        (email, first.message_id.clone())
+    };
+    let built = match email {
+        Err(e) => Err(SendError::Permanent(e.to_string())),
+        Ok(email) => mailer.build(name, &first.address, &email, &message_id),
+    };
+    Unit { rows, built, message_id }
 }
 
 /// Sends every queued e-mail that is due, in batches (digest mode: all due
@@ -319,7 +325,11 @@ pub async fn deliver(
             });
         }
         let mut sent = Vec::with_capacity(live.len());
-        for unit in build_units(&live, renderer, mailer, digest) {
+        // One message is built while the previous one is on the wire, so
+        // rendering overlaps the SMTP round trips; at most two exist at once.
+        let mut groups = group_rows(&live, digest).into_iter();
+        let mut next = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
+        while let Some(unit) = next.take() {
             if signals::interrupted() {
                 ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
                 journal.clear()?;
@@ -327,10 +337,15 @@ pub async fn deliver(
                 break 'batches;
             }
             pb.set_message(format!("delivering: {} sent", rep.sent));
-            let outcome = match &unit.built {
-                Err(e) => Err(e.clone()),
-                Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
+            let send = async {
+                match &unit.built {
+                    Err(e) => Err(e.clone()),
+                    Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
+                }
             };
+            let prepare = async { groups.next().map(|g| build_unit(g, renderer, mailer, digest)) };
+            let (outcome, following) = tokio::join!(send, prepare);
+            next = following;
             let mut stop = None;
             for row in &unit.rows {
                 let counts = per_check.entry(row.check.clone()).or_default();
@@ -609,7 +624,14 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryR
 /// for real runs only with `-v` (quiet on success).
 pub fn print_report(report: &RunReport, args: &RunArgs, verbose: bool) {
     match args.format {
-        Format::Json => crate::out(&format!("{}\n", report.to_json())),
+        Format::Json => {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            if serde_json::to_writer_pretty(&mut w, report).is_ok() {
+                let _ = writeln!(w);
+            }
+            let _ = w.flush();
+        }
         Format::Text if args.dry_run || verbose => crate::out(&report.to_text()),
         Format::Text => {}
     }

@@ -217,11 +217,6 @@ fn indent(s: &str, by: &str) -> String {
 }
 
 impl RunReport {
-    /// The JSON form.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
-    }
-
     /// The text form.
     pub fn to_text(&self) -> String {
         let mut o = String::new();

@@ -173,18 +173,23 @@ fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
                 continue;
             }
             out.write_all(b"354 end with .\r\n")?;
-            let mut data = String::new();
+            // Byte lines, no UTF-8 check per line; kept only when asked.
+            let keep = state.lock().unwrap().behaviour.keep;
+            let mut data: Vec<u8> = Vec::new();
+            let mut raw: Vec<u8> = Vec::with_capacity(128);
             loop {
-                line.clear();
-                if reader.read_line(&mut line)? == 0 {
+                raw.clear();
+                if reader.read_until(b'\n', &mut raw)? == 0 {
                     return Ok(());
                 }
-                if line == ".\r\n" || line == ".\n" {
+                if raw == b".\r\n" || raw == b".\n" {
                     break;
                 }
-                let l = line.strip_prefix('.').unwrap_or(&line);
-                data.push_str(l);
+                if keep {
+                    data.extend_from_slice(raw.strip_prefix(b".").unwrap_or(&raw));
+                }
             }
+            let data = String::from_utf8_lossy(&data).into_owned();
             let delay = state.lock().unwrap().behaviour.data_delay_ms;
             if delay > 0 {
                 thread::sleep(std::time::Duration::from_millis(delay));

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::io::IsTerminal;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, info, info_span, warn};
 
@@ -256,7 +257,10 @@ fn build_unit<'a>(rows: Vec<&'a OutboxRow>, renderer: &Renderer, mailer: &Mailer
         let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
         ids.sort_unstable();
         let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
-        (renderer.render_digest(name, &inputs), format!("<digest-{}@{domain}>", &ledger::sha256_hex(&ids.join(","))[..40]))
+        (
+            renderer.render_digest(name, &inputs),
+            format!("<digest-{}@{domain}>", &ledger::sha256_hex(&ids.join(","))[..40]),
+        )
     } else {
         let email = match content {
             Some(c) => renderer.render(&mail_input(first, c)),
@@ -325,28 +329,41 @@ pub async fn deliver(
             });
         }
         let mut sent = Vec::with_capacity(live.len());
-        // One message is built while the previous one is on the wire, so
-        // rendering overlaps the SMTP round trips; at most two exist at once.
+        // Up to `smtp_connections` messages on the wire at once (default 1:
+        // then a kill repeats at most the one in flight). The next message is
+        // built while the others travel, so rendering overlaps the round trips.
+        let parallel = cfg.smtp_connections.max(1) as usize;
         let mut groups = group_rows(&live, digest).into_iter();
-        let mut next = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
-        while let Some(unit) = next.take() {
-            if signals::interrupted() {
-                ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-                journal.clear()?;
-                rep.stopped = Some("interrupted by a signal".into());
-                break 'batches;
+        let mut ready = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
+        let mut in_flight = FuturesUnordered::new();
+        let mut stop: Option<String> = None;
+        loop {
+            while in_flight.len() < parallel && stop.is_none() && !signals::interrupted() {
+                let Some(unit) = ready.take() else { break };
+                in_flight.push(async move {
+                    let outcome = match &unit.built {
+                        Err(e) => Err(e.clone()),
+                        Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
+                    };
+                    (unit, outcome)
+                });
+                if in_flight.len() < parallel {
+                    ready = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
+                }
+            }
+            if in_flight.is_empty() {
+                break;
             }
             pb.set_message(format!("delivering: {} sent", rep.sent));
-            let send = async {
-                match &unit.built {
-                    Err(e) => Err(e.clone()),
-                    Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
-                }
+            let prepare_next = ready.is_none() && stop.is_none();
+            let prepare = async {
+                if prepare_next { groups.next().map(|g| build_unit(g, renderer, mailer, digest)) } else { None }
             };
-            let prepare = async { groups.next().map(|g| build_unit(g, renderer, mailer, digest)) };
-            let (outcome, following) = tokio::join!(send, prepare);
-            next = following;
-            let mut stop = None;
+            let (done, prepared) = tokio::join!(in_flight.next(), prepare);
+            if prepared.is_some() {
+                ready = prepared;
+            }
+            let Some((unit, outcome)) = done else { break };
             for row in &unit.rows {
                 let counts = per_check.entry(row.check.clone()).or_default();
                 match &outcome {
@@ -388,20 +405,20 @@ pub async fn deliver(
                             state,
                             reply: reply.clone(),
                         });
-                        if matches!(e, SendError::Unreachable(_)) {
+                        if matches!(e, SendError::Unreachable(_)) && stop.is_none() {
+                            // The server is unreachable or silent: send no
+                            // more; the rest stays queued for the next run.
                             stop = Some(reply);
                         }
                     }
                 }
             }
-            if let Some(reply) = stop {
-                // The server is unreachable or silent: stop here, the rest
-                // stays queued for the next run or `deliver`.
-                ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-                journal.clear()?;
-                rep.stopped = Some(reply);
-                break 'batches;
-            }
+        }
+        if stop.is_some() || signals::interrupted() {
+            ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
+            journal.clear()?;
+            rep.stopped = Some(stop.unwrap_or_else(|| "interrupted by a signal".into()));
+            break 'batches;
         }
         ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
         journal.clear()?;

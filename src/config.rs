@@ -60,6 +60,7 @@ pub struct RawConfig {
     max_delivery_age: Option<String>,
     ledger_retention_days: Option<u32>,
     mail_mode: Option<String>,
+    smtp_connections: Option<u32>,
     metrics_file: Option<PathBuf>,
     log_file: Option<PathBuf>,
 }
@@ -145,6 +146,8 @@ pub struct Config {
     pub ledger_retention_days: u32,
     /// One e-mail per alert, or one digest per recipient per run.
     pub mail_mode: MailMode,
+    /// SMTP connections used at once (1: a killed run repeats at most one e-mail).
+    pub smtp_connections: u32,
     /// node_exporter textfile to write at the end of every run.
     pub metrics_file: Option<PathBuf>,
     /// File the log lines are appended to.
@@ -348,8 +351,13 @@ impl Config {
             Some("digest") => MailMode::Digest,
             Some(other) => return Err(bad("mail_mode", format!("{other:?} is not one of per_alert, digest"))),
         };
+        let smtp_connections = raw.smtp_connections.unwrap_or(1);
+        if !(1..=16).contains(&smtp_connections) {
+            return Err(bad("smtp_connections", format!("{smtp_connections} is not between 1 and 16")));
+        }
         Ok(Config {
             mail_mode,
+            smtp_connections,
             metrics_file: args.metrics_file.clone().or(raw.metrics_file),
             log_file: args.log_file.clone().or(raw.log_file),
             database,

@@ -61,7 +61,8 @@ struct Direct {
     tls: TlsMode,
     credentials: Option<Credentials>,
     connect_timeout: Duration,
-    conn: std::sync::Mutex<Option<AsyncSmtpConnection>>,
+    /// Idle open connections (as many as messages were sent at once).
+    conn: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
 }
 
 impl Direct {
@@ -93,14 +94,14 @@ impl Direct {
     }
 
     async fn send(&self, msg: &Message) -> Result<(), SendError> {
-        let kept = self.conn.lock().ok().and_then(|mut c| c.take()).filter(|c| !c.has_broken());
+        let kept = self.conn.lock().ok().and_then(|mut c| c.pop()).filter(|c| !c.has_broken());
         let mut conn = match kept {
             Some(c) => c,
             None => self.connect().await?,
         };
         conn.send(msg.envelope(), &msg.formatted()).await.map_err(classify)?;
-        if let Ok(mut slot) = self.conn.lock() {
-            *slot = Some(conn);
+        if let Ok(mut idle) = self.conn.lock() {
+            idle.push(conn);
         }
         Ok(())
     }
@@ -159,7 +160,7 @@ impl Mailer {
                         )
                     }),
                     connect_timeout: cfg.smtp_timeout,
-                    conn: std::sync::Mutex::new(None),
+                    conn: std::sync::Mutex::new(Vec::new()),
                 }))
             }
             Transport::Smtp { host, port, tls, user, password } => {
@@ -224,9 +225,10 @@ impl Mailer {
             }
             Kind::Direct(d) => match tokio::time::timeout(self.send_timeout, d.send(msg)).await {
                 Err(_) => {
-                    // A half-used connection is not reused.
-                    if let Ok(mut slot) = d.conn.lock() {
-                        *slot = None;
+                    // The timed-out send dropped its connection with it; the
+                    // idle ones may be as stuck: start afresh.
+                    if let Ok(mut idle) = d.conn.lock() {
+                        idle.clear();
                     }
                     Err(SendError::Unreachable(format!(
                         "no answer from the SMTP server within {}s",

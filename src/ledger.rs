@@ -214,7 +214,7 @@ pub async fn claim(db: &mut Db, run: &Run, check: Check, planned: &[Planned], fr
                 .push(&recorded)
                 .push(&run_id);
         });
-        qb.build().persistent(false).execute(db.conn()).await.map_err(|e| Error::db("writing the ledger", e))?;
+        qb.build().execute(db.conn()).await.map_err(|e| Error::db("writing the ledger", e))?;
     }
     Ok(planned.len())
 }
@@ -391,7 +391,7 @@ pub async fn confirm_sent(db: &mut Db, ids: &[u64], now: NaiveDateTime) -> Resul
         sep.push_bind(*id);
     }
     qb.push(")");
-    qb.build().persistent(false).execute(db.conn()).await.map_err(|e| Error::db("recording deliveries", e))?;
+    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording deliveries", e))?;
     Ok(())
 }
 
@@ -491,7 +491,7 @@ pub async fn start_runs(db: &mut Db, run: &Run, checks: &[Check]) -> Result<Vec<
                 .push_bind(started)
                 .push("'running'");
         });
-        let r = qb.build().persistent(false).execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+        let r = qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
         let first = r.last_insert_id();
         ids.extend((0..chunk.len() as u64).map(|i| first + i * db.autoinc_step));
     }
@@ -545,7 +545,7 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
          rows_created = VALUES(rows_created), emails_sent = VALUES(emails_sent), emails_queued = VALUES(emails_queued), \
          emails_failed = VALUES(emails_failed), skipped = VALUES(skipped), error = VALUES(error)",
     );
-    qb.build().persistent(false).execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
     Ok(())
 }
 

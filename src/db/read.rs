@@ -71,7 +71,7 @@ async fn fetch_members<'a>(
             sep.push_bind(*id);
         }
         qb.push(") ORDER BY a.projet_id, a.id");
-        let rows = qb.build().persistent(false).fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
+        let rows = qb.build().fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
         out.extend(decode(what, rows, member)?);
     }
     Ok(out)

@@ -88,7 +88,7 @@ pub async fn insert_app_rows(
                 }
             }
         });
-        let result = qb.build().persistent(false).execute(db.conn()).await.map_err(|e| Error::db(&what, e))?;
+        let result = qb.build().execute(db.conn()).await.map_err(|e| Error::db(&what, e))?;
         let first = result.last_insert_id() as i64;
         ids.extend((0..chunk.len() as i64).map(|i| first + i * step));
     }

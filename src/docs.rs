@@ -64,6 +64,9 @@ Configuration file, read when it exists and no \fB\-\-config\fR is given.
 \fB/run/lock/sigov\-alerts.lock\fR
 Default lock file (one run per host at a time).
 .TP
+\fB/run/lock/sigov\-alerts.lock.sent\fR
+The sent journal beside the lock file: each delivered e\-mail is noted there the moment the server accepts it, and the next run records these in the ledger, so a killed run repeats at most the e\-mails in flight.
+.TP
 \fBsigov_alerts_runs\fR, \fBsigov_alerts_deliveries\fR, \fB_sigov_alerts_migrations\fR
 The tool's own tables in the application database (run history, ledger and outbox, migrations).
 "#;

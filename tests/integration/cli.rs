@@ -82,7 +82,8 @@ fn lock_held_by_another_host_on_the_database_exits_75() {
 
 #[test]
 fn database_password_never_appears_in_any_output() {
-    let db = TestDb::new();
+    let mut db = TestDb::new();
+    scenario(&mut db);
     let secret = "Hunter2-Sup3rSecret";
     let url = db.url.replacen("mysql://root@", &format!("mysql://root:{secret}@"), 1);
     for args in [
@@ -106,6 +107,22 @@ fn database_password_never_appears_in_any_output() {
         assert!(!all.contains(secret), "{args:?}: {all}");
         assert!(!all.contains("Sup3r"), "{args:?}: {all}");
     }
+    // Trace-level logs of every library, against a live SMTP server.
+    let sink = SmtpSink::start();
+    let out = bin()
+        .env("SIGOV_ALERTS_LOG", "trace")
+        .arg("--database-url")
+        .arg(&db.url)
+        .arg("--smtp-url")
+        .arg(format!("smtp://mailer:{secret}@127.0.0.1:{}?tls=none", sink.port))
+        .arg("--lock-file")
+        .arg(db.lock_file())
+        .args(["-vv", "run-all", "--at", AT])
+        .output()
+        .unwrap();
+    // The server offers no AUTH: mail stays queued (75), nothing leaks.
+    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert!(!all_output(&out).contains(secret) && !all_output(&out).contains("Sup3r"), "{}", all_output(&out));
     let help = bin().env("DATABASE_URL", &url).arg("--help").output().unwrap();
     assert!(!all_output(&help).contains(secret));
 }

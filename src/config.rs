@@ -460,6 +460,20 @@ mod tests {
     }
 
     #[test]
+    fn remote_database_requires_tls_unless_the_url_says_otherwise() {
+        let mode = |url: &str| {
+            let t = parse_database(url, None).unwrap();
+            let debug = format!("{:?}", t.options);
+            debug.split("ssl_mode: ").nth(1).unwrap().split(',').next().unwrap().to_string()
+        };
+        assert_eq!(mode("mysql://u@db.example.org/app"), "Required");
+        assert_eq!(mode("mysql://u@127.0.0.1/app"), "Preferred");
+        assert_eq!(mode("mysql://u@localhost/app"), "Preferred");
+        assert_eq!(mode("mysql://u@db.example.org/app?ssl-mode=disabled"), "Disabled");
+        assert_eq!(mode("mysql://u@db.example.org/app?ssl-mode=verify_identity"), "VerifyIdentity");
+    }
+
+    #[test]
     fn unknown_key_is_an_error() {
         let err = toml::from_str::<RawConfig>("databse_url = 'x'").unwrap_err();
         assert!(err.message().contains("databse_url"));

@@ -153,3 +153,27 @@ fn crontab_prints_absolute_paths_and_the_staggered_schedule() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.starts_with("0 */4 * * * /") && l.ends_with(" run-all")), "{text}");
 }
+
+#[test]
+fn old_ledger_rows_are_pruned_once_ever_identities_kept() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let sink = SmtpSink::start();
+    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT]).status.code(), Some(0));
+    let total = db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries");
+    // Age every row past the 90-day retention; pretend one is a once-ever contract alert.
+    db.exec(
+        "UPDATE sigov_alerts_deliveries SET created_at = created_at - INTERVAL 100 DAY;
+         UPDATE sigov_alerts_deliveries SET period = '-' ORDER BY id LIMIT 1;
+         UPDATE sigov_alerts_runs SET started_at = started_at - INTERVAL 100 DAY;",
+    );
+    let out = db.run(&sink.url(), &["deliver"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(total > 1);
+    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries"), 1, "only the once-ever identity is kept");
+    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE period = '-'"), 1);
+    assert_eq!(
+        db.count("SELECT COUNT(*) FROM sigov_alerts_runs WHERE started_at < UTC_TIMESTAMP() - INTERVAL 90 DAY"),
+        0
+    );
+}

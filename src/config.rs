@@ -49,6 +49,7 @@ pub struct RawConfig {
     database_password_file: Option<PathBuf>,
     smtp_url: Option<String>,
     smtp_password_file: Option<PathBuf>,
+    smtp_ca_file: Option<PathBuf>,
     timezone: Option<String>,
     base_url: Option<String>,
     from: Option<String>,
@@ -80,6 +81,8 @@ pub enum Transport {
         user: Option<String>,
         /// Password.
         password: Option<Secret>,
+        /// Extra trusted CA certificates (PEM), e.g. an internal CA.
+        ca_pem: Option<Vec<u8>>,
     },
     /// Writes `.eml` files into a directory (demos, previews).
     File(PathBuf),
@@ -241,7 +244,7 @@ fn parse_database(url: &str, password_file: Option<&Path>) -> Result<DbTarget> {
 }
 
 /// Parses the mail transport URL.
-fn parse_transport(url: &str, password_file: Option<&Path>) -> Result<Transport> {
+fn parse_transport(url: &str, password_file: Option<&Path>, ca_file: Option<&Path>) -> Result<Transport> {
     const KEY: &str = "smtp_url";
     let parsed = url::Url::parse(url).map_err(|e| bad(KEY, format!("not a URL ({e})")))?;
     match parsed.scheme() {
@@ -284,7 +287,15 @@ fn parse_transport(url: &str, password_file: Option<&Path>) -> Result<Transport>
             if password.is_some() && user.is_none() {
                 return Err(bad(KEY, "a password needs a user name"));
             }
-            Ok(Transport::Smtp { host, port, tls, user, password })
+            let ca_pem = ca_file
+                .map(|f| std::fs::read(f).map_err(|e| bad("smtp_ca_file", format!("cannot read {}: {e}", f.display()))))
+                .transpose()?;
+            if let Some(pem) = &ca_pem
+                && !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----")
+            {
+                return Err(bad("smtp_ca_file", "no PEM certificate in the file"));
+            }
+            Ok(Transport::Smtp { host, port, tls, user, password, ca_pem })
         }
         other => Err(bad(KEY, format!("scheme must be smtp://, smtps:// or file://, not {other}://"))),
     }
@@ -315,7 +326,7 @@ impl Config {
         };
         let transport = match args.smtp_url.clone().or(raw.smtp_url) {
             Some(url) if !url.trim().is_empty() => {
-                Some(parse_transport(url.trim(), raw.smtp_password_file.as_deref())?)
+                Some(parse_transport(url.trim(), raw.smtp_password_file.as_deref(), raw.smtp_ca_file.as_deref())?)
             }
             _ => None,
         };
@@ -447,13 +458,13 @@ mod tests {
 
     #[test]
     fn remote_smtp_requires_tls_loopback_is_opportunistic() {
-        let t = parse_transport("smtp://mail.example.com", None).unwrap();
+        let t = parse_transport("smtp://mail.example.com", None, None).unwrap();
         assert!(matches!(t, Transport::Smtp { tls: TlsMode::Required, port: 587, .. }));
-        let t = parse_transport("smtp://127.0.0.1:2525", None).unwrap();
+        let t = parse_transport("smtp://127.0.0.1:2525", None, None).unwrap();
         assert!(matches!(t, Transport::Smtp { tls: TlsMode::Opportunistic, .. }));
-        let t = parse_transport("smtp://mail.example.com?tls=none", None).unwrap();
+        let t = parse_transport("smtp://mail.example.com?tls=none", None, None).unwrap();
         assert!(matches!(t, Transport::Smtp { tls: TlsMode::None, .. }));
-        let t = parse_transport("smtp://u:p%40ss@mail.example.com", None).unwrap();
+        let t = parse_transport("smtp://u:p%40ss@mail.example.com", None, None).unwrap();
         let Transport::Smtp { password, .. } = &t else { panic!() };
         assert_eq!(password.as_ref().unwrap().expose(), "p@ss");
         assert!(!format!("{t:?}").contains("p@ss"));

@@ -11,7 +11,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::net::TcpStream;
@@ -59,6 +59,7 @@ struct Direct {
     host: String,
     port: u16,
     tls: TlsMode,
+    tls_params: Option<TlsParameters>,
     credentials: Option<Credentials>,
     connect_timeout: Duration,
     /// Idle open connections (as many as messages were sent at once).
@@ -80,7 +81,8 @@ impl Direct {
             TlsMode::None => {}
             TlsMode::Opportunistic if !conn.can_starttls() => {}
             TlsMode::Opportunistic | TlsMode::Required | TlsMode::Wrapper => {
-                let params = TlsParameters::new(self.host.clone()).map_err(classify)?;
+                let params =
+                    self.tls_params.clone().ok_or_else(|| SendError::Unreachable("no TLS parameters".into()))?;
                 // A server that refuses TLS when it is required is unusable, not a rejection.
                 conn.starttls(params, &hello)
                     .await
@@ -112,6 +114,18 @@ impl Direct {
         let _ = conn.quit().await;
         Ok(ok)
     }
+}
+
+/// TLS parameters for `host`: the system's trusted roots, plus the CA of
+/// `smtp_ca_file` when given.
+fn tls_parameters(host: &str, ca_pem: Option<&[u8]>) -> Result<TlsParameters> {
+    let mut b = TlsParameters::builder(host.to_string());
+    if let Some(pem) = ca_pem {
+        let cert =
+            Certificate::from_pem(pem).map_err(|e| Error::Config(format!("configuration: smtp_ca_file: {e}")))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build_rustls().map_err(|e| Error::Config(format!("configuration: smtp_url: TLS setup: {e}")))
 }
 
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
@@ -148,11 +162,12 @@ impl Mailer {
                 })?;
                 Kind::File(dir.clone())
             }
-            Transport::Smtp { host, port, tls, user, password } if *tls != TlsMode::Wrapper => {
+            Transport::Smtp { host, port, tls, user, password, ca_pem } if *tls != TlsMode::Wrapper => {
                 Kind::Direct(Box::new(Direct {
                     host: host.clone(),
                     port: *port,
                     tls: *tls,
+                    tls_params: (*tls != TlsMode::None).then(|| tls_parameters(host, ca_pem.as_deref())).transpose()?,
                     credentials: user.as_ref().map(|u| {
                         Credentials::new(
                             u.clone(),
@@ -163,11 +178,8 @@ impl Mailer {
                     conn: std::sync::Mutex::new(Vec::new()),
                 }))
             }
-            Transport::Smtp { host, port, tls, user, password } => {
-                let params = || {
-                    TlsParameters::new(host.clone())
-                        .map_err(|e| Error::Config(format!("configuration: smtp_url: TLS setup: {e}")))
-                };
+            Transport::Smtp { host, port, tls, user, password, ca_pem } => {
+                let params = || tls_parameters(host, ca_pem.as_deref());
                 let tls = match tls {
                     TlsMode::None => Tls::None,
                     TlsMode::Opportunistic => Tls::Opportunistic(params()?),

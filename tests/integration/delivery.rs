@@ -212,3 +212,38 @@ fn concurrent_runs_same_and_different_lock_files_never_duplicate() {
     assert_eq!(unique.len(), ids.len(), "an e-mail was sent twice");
     assert_eq!(ids.len() as i64, db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"));
 }
+
+#[test]
+fn starttls_is_used_when_offered_and_required_means_required() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let (server, ca) = crate::common::smtp::self_signed();
+    let ca_file = db.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let cfg = config(&db, &format!("smtp_ca_file = {:?}\n", ca_file.display().to_string()));
+
+    // Required, but the server offers no STARTTLS: nothing goes out in clear.
+    let plain = SmtpSink::start();
+    let url = format!("smtp://localhost:{}?tls=required", plain.port);
+    let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT]);
+    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STARTTLS"), "{}", all_output(&out));
+    assert_eq!(plain.count(), 0);
+
+    // Required, offered, but the certificate is not trusted: still nothing.
+    let tls = SmtpSink::start();
+    tls.configure(|b| b.tls = Some(server.clone()));
+    db.exec("UPDATE sigov_alerts_deliveries SET next_attempt_at = NULL");
+    let url = format!("smtp://localhost:{}?tls=required", tls.port);
+    let out = db.run(&url, &["deliver"]);
+    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert_eq!(tls.count(), 0);
+
+    // Opportunistic on loopback with the CA trusted: every e-mail over TLS.
+    db.exec("UPDATE sigov_alerts_deliveries SET next_attempt_at = NULL");
+    let url = format!("smtp://localhost:{}", tls.port);
+    let out = db.run(&url, &["--config", &cfg, "deliver"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(tls.count(), 8);
+    assert_eq!(tls.tls_sessions(), tls.sessions(), "every session switched to TLS before any mail");
+}

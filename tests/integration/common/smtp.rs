@@ -1,11 +1,12 @@
 //! A real SMTP server on 127.0.0.1 for tests and benchmarks: speaks enough
-//! of RFC 5321 for lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps
-//! what it receives, and can misbehave on demand (4xx, 5xx, silence).
+//! of RFC 5321 for lettre (EHLO, STARTTLS, MAIL, RCPT, DATA, RSET, NOOP,
+//! QUIT), keeps what it receives, and can misbehave on demand (4xx, 5xx,
+//! silence).
 
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,24 @@ pub struct Behaviour {
     pub keep: bool,
     /// Wait this long before answering the end of DATA.
     pub data_delay_ms: u64,
+    /// Offer STARTTLS with this server configuration.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// A self-signed certificate for `localhost`: the server configuration and
+/// the certificate in PEM, for the client to trust.
+pub fn self_signed() -> (Arc<rustls::ServerConfig>, String) {
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let pem = key.cert.pem();
+    let chain = vec![key.cert.der().clone()];
+    let private = rustls::pki_types::PrivateKeyDer::Pkcs8(key.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .expect("server config");
+    (Arc::new(config), pem)
 }
 
 #[derive(Default)]
@@ -43,6 +62,7 @@ struct State {
     received: Vec<Received>,
     count: usize,
     sessions: usize,
+    tls_sessions: usize,
 }
 
 /// A running sink; it stops with the process.
@@ -108,6 +128,11 @@ impl SmtpSink {
         self.state.lock().unwrap().sessions
     }
 
+    /// Number of sessions upgraded with STARTTLS.
+    pub fn tls_sessions(&self) -> usize {
+        self.state.lock().unwrap().tls_sessions
+    }
+
     /// Stops accepting new connections (existing ones finish).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -116,39 +141,64 @@ impl SmtpSink {
 }
 
 fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
-    let silent = {
+    let (silent, tls) = {
         let mut s = state.lock().unwrap();
         s.sessions += 1;
-        s.behaviour.silent
+        (s.behaviour.silent, s.behaviour.tls.clone())
     };
     if silent {
         // Hold the connection open without a greeting until the peer leaves.
         let mut buf = [0u8; 512];
         let mut c = conn;
-        while std::io::Read::read(&mut c, &mut buf)? > 0 {}
+        while c.read(&mut buf)? > 0 {}
         return Ok(());
     }
-    let mut out = conn.try_clone()?;
     let mut reader = BufReader::new(conn);
-    out.write_all(b"220 localhost ESMTP sink\r\n")?;
+    reader.get_mut().write_all(b"220 localhost ESMTP sink\r\n")?;
+    if let (Next::StartTls, Some(config)) = (dialogue(&mut reader, &state, tls.is_some())?, tls) {
+        let server = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+        let mut reader = BufReader::new(rustls::StreamOwned::new(server, reader.into_inner()));
+        state.lock().unwrap().tls_sessions += 1;
+        dialogue(&mut reader, &state, false)?;
+    }
+    Ok(())
+}
+
+enum Next {
+    Done,
+    StartTls,
+}
+
+/// The SMTP dialogue over a plain or TLS stream.
+fn dialogue<S: Read + Write>(
+    reader: &mut BufReader<S>,
+    state: &Arc<Mutex<State>>,
+    offer_tls: bool,
+) -> std::io::Result<Next> {
     let mut from = String::new();
     let mut to: Vec<String> = Vec::new();
     let mut line = String::new();
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
-            return Ok(());
+            return Ok(Next::Done);
         }
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
-            out.write_all(b"250-localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n")?;
+            let tls = if offer_tls { "250-STARTTLS\r\n" } else { "" };
+            reader.get_mut().write_all(
+                format!("250-localhost\r\n{tls}250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n").as_bytes(),
+            )?;
+        } else if upper == "STARTTLS" && offer_tls {
+            reader.get_mut().write_all(b"220 2.0.0 ready to start TLS\r\n")?;
+            return Ok(Next::StartTls);
         } else if upper.starts_with("HELO") {
-            out.write_all(b"250 localhost\r\n")?;
+            reader.get_mut().write_all(b"250 localhost\r\n")?;
         } else if upper.starts_with("MAIL FROM:") {
             from = addr(&cmd[10..]);
             to.clear();
-            out.write_all(b"250 2.1.0 ok\r\n")?;
+            reader.get_mut().write_all(b"250 2.1.0 ok\r\n")?;
         } else if upper.starts_with("RCPT TO:") {
             let a = addr(&cmd[8..]);
             let reply = {
@@ -161,18 +211,18 @@ fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
                 }
             };
             match reply {
-                Some(r) => out.write_all(format!("{r}\r\n").as_bytes())?,
+                Some(r) => reader.get_mut().write_all(format!("{r}\r\n").as_bytes())?,
                 None => {
                     to.push(a);
-                    out.write_all(b"250 2.1.5 ok\r\n")?;
+                    reader.get_mut().write_all(b"250 2.1.5 ok\r\n")?;
                 }
             }
         } else if upper == "DATA" {
             if to.is_empty() {
-                out.write_all(b"554 5.5.1 no valid recipients\r\n")?;
+                reader.get_mut().write_all(b"554 5.5.1 no valid recipients\r\n")?;
                 continue;
             }
-            out.write_all(b"354 end with .\r\n")?;
+            reader.get_mut().write_all(b"354 end with .\r\n")?;
             // Byte lines, no UTF-8 check per line; kept only when asked.
             let keep = state.lock().unwrap().behaviour.keep;
             let mut data: Vec<u8> = Vec::new();
@@ -180,7 +230,7 @@ fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
             loop {
                 raw.clear();
                 if reader.read_until(b'\n', &mut raw)? == 0 {
-                    return Ok(());
+                    return Ok(Next::Done);
                 }
                 if raw == b".\r\n" || raw == b".\n" {
                     break;
@@ -202,17 +252,17 @@ fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
                 }
             }
             to.clear();
-            out.write_all(b"250 2.0.0 queued\r\n")?;
+            reader.get_mut().write_all(b"250 2.0.0 queued\r\n")?;
         } else if upper == "RSET" {
             to.clear();
-            out.write_all(b"250 2.0.0 ok\r\n")?;
+            reader.get_mut().write_all(b"250 2.0.0 ok\r\n")?;
         } else if upper == "NOOP" {
-            out.write_all(b"250 2.0.0 ok\r\n")?;
+            reader.get_mut().write_all(b"250 2.0.0 ok\r\n")?;
         } else if upper == "QUIT" {
-            out.write_all(b"221 2.0.0 bye\r\n")?;
-            return Ok(());
+            reader.get_mut().write_all(b"221 2.0.0 bye\r\n")?;
+            return Ok(Next::Done);
         } else {
-            out.write_all(b"502 5.5.2 not implemented\r\n")?;
+            reader.get_mut().write_all(b"502 5.5.2 not implemented\r\n")?;
         }
     }
 }

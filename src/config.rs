@@ -485,6 +485,29 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_names_only_known_keys() {
+        let text = include_str!("../contrib/sigov-alerts.toml.example");
+        toml::from_str::<RawConfig>(text).unwrap();
+        // With every commented-out key enabled too.
+        let all: String = text
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest)
+                    if rest.split('=').next().is_some_and(|k| {
+                        !k.trim().is_empty() && k.trim().chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) && rest.contains('=') =>
+                {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let raw: RawConfig = toml::from_str(&all).unwrap();
+        assert!(raw.smtp_ca_file.is_some() && raw.database_url.is_some());
+    }
+
+    #[test]
     fn unknown_key_is_an_error() {
         let err = toml::from_str::<RawConfig>("databse_url = 'x'").unwrap_err();
         assert!(err.message().contains("databse_url"));

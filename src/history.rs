@@ -8,7 +8,6 @@ use chrono::{NaiveDateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::checks::Check;
 use crate::db::Db;
 use crate::error::{Error, Result};
 
@@ -147,35 +146,17 @@ pub struct Status {
     pub problems: Vec<String>,
 }
 
-/// Reads the status in three queries.
+/// Reads the status in four queries.
 pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -> Result<Status> {
     const WHAT: &str = "reading the status";
     let now = Utc::now().naive_utc();
     let stale = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::hours(26));
     let stuck = chrono::Duration::from_std(stuck_after).unwrap_or(chrono::Duration::hours(6));
-    // language=MySQL
-    let rows = sqlx::query(
-        "SELECT r.check_slug, r.started_at, r.status,
-                (SELECT MAX(COALESCE(s.finished_at, s.started_at)) FROM sigov_alerts_runs s
-                  WHERE s.check_slug = r.check_slug AND s.status = 'ok')
-         FROM sigov_alerts_runs r
-         JOIN (SELECT check_slug, MAX(id) AS id FROM sigov_alerts_runs GROUP BY check_slug) l ON l.id = r.id",
-    )
-    .fetch_all(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    let (figures, _, _) = crate::metrics::fetch(db).await?;
     let mut problems = Vec::new();
     let mut checks = Vec::new();
-    for c in Check::ALL {
-        let row = rows.iter().find(|r| r.try_get::<String, _>(0).ok().as_deref() == Some(c.slug()));
-        let (last_run, last_status, last_success) = match row {
-            Some(r) => (
-                r.try_get::<NaiveDateTime, _>(1).ok(),
-                r.try_get::<String, _>(2).ok(),
-                r.try_get::<Option<NaiveDateTime>, _>(3).ok().flatten(),
-            ),
-            None => (None, None, None),
-        };
+    for (c, f) in figures {
+        let (last_run, last_status, last_success) = (f.last_run, f.last_status, f.last_success);
         let is_stale = last_success.is_none_or(|t| now - t > stale);
         if is_stale {
             problems.push(match last_success {
@@ -205,12 +186,7 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -
     .fetch_one(db.conn())
     .await
     .map_err(|e| Error::db(WHAT, e))?;
-    let num = |r: &sqlx::mysql::MySqlRow, i: usize| -> u64 {
-        r.try_get::<i64, _>(i)
-            .map(|v| v as u64)
-            .or_else(|_| r.try_get::<rust_decimal::Decimal, _>(i).map(|d| u64::try_from(d).unwrap_or_default()))
-            .unwrap_or_default()
-    };
+    let num = crate::db::count_col;
     let queued = num(&r, 0);
     let stuck_n = num(&r, 1);
     let oldest: Option<NaiveDateTime> = r.try_get(2).ok().flatten();

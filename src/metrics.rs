@@ -17,6 +17,8 @@ use crate::error::{Error, Result};
 pub struct CheckFigures {
     /// Start of the latest run.
     pub last_run: Option<NaiveDateTime>,
+    /// Status of the latest run.
+    pub last_status: Option<String>,
     /// End of the latest successful run.
     pub last_success: Option<NaiveDateTime>,
     /// Duration of the latest run.
@@ -38,7 +40,7 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
     let rows = sqlx::query(
         "SELECT r.check_slug, r.started_at, r.finished_at, r.rows_created, r.emails_sent, r.emails_failed, r.emails_queued,
                 (SELECT MAX(COALESCE(s.finished_at, s.started_at)) FROM sigov_alerts_runs s
-                  WHERE s.check_slug = r.check_slug AND s.status = 'ok') AS last_success
+                  WHERE s.check_slug = r.check_slug AND s.status = 'ok') AS last_success, r.status
          FROM sigov_alerts_runs r
          JOIN (SELECT check_slug, MAX(id) AS id FROM sigov_alerts_runs GROUP BY check_slug) l ON l.id = r.id",
     )
@@ -54,6 +56,7 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
         let get = |i: usize| r.try_get::<u32, _>(i).map(u64::from).unwrap_or_default();
         entry.1 = CheckFigures {
             last_run: Some(started),
+            last_status: r.try_get(8).ok(),
             last_success: r.try_get(7).map_err(|e| Error::db(WHAT, e))?,
             duration: finished.map(|f| (f - started).as_seconds_f64()).unwrap_or_default(),
             rows: get(3),
@@ -69,14 +72,7 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
     .fetch_one(db.conn())
     .await
     .map_err(|e| Error::db(WHAT, e))?;
-    let n = |i: usize| -> u64 {
-        row.try_get::<rust_decimal::Decimal, _>(i)
-            .ok()
-            .and_then(|d| u64::try_from(d).ok())
-            .or_else(|| row.try_get::<i64, _>(i).ok().map(|v| v as u64))
-            .unwrap_or_default()
-    };
-    Ok((out, n(0), n(1)))
+    Ok((out, crate::db::count_col(&row, 0), crate::db::count_col(&row, 1)))
 }
 
 fn ts(t: Option<NaiveDateTime>) -> f64 {

@@ -159,6 +159,14 @@ impl Db {
     }
 }
 
+/// A `COUNT(*)` (BIGINT) or `SUM(condition)` (DECIMAL) column as a number.
+pub fn count_col(row: &MySqlRow, i: usize) -> u64 {
+    row.try_get::<i64, _>(i)
+        .map(|v| v.max(0) as u64)
+        .or_else(|_| row.try_get::<rust_decimal::Decimal, _>(i).map(|d| u64::try_from(d).unwrap_or_default()))
+        .unwrap_or_default()
+}
+
 /// Decodes a user from columns `{p}id, {p}first_name, …`.
 pub fn person(row: &MySqlRow, p: &str) -> std::result::Result<Person, sqlx::Error> {
     Ok(Person {

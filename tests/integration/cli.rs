@@ -165,19 +165,7 @@ fn doctor_names_a_missing_privilege_77_and_least_privilege_grants_suffice() {
     scenario(&mut db);
     let user = format!("u{}", &db.name[db.name.len() - 12..]);
     let d = db.name.clone();
-    let app_tables = [
-        "core_utilisateur",
-        "core_statutprojet",
-        "core_projet",
-        "core_affectation",
-        "core_typeetape",
-        "core_etapeprojet",
-        "core_tacheetape",
-        "core_lignebudget",
-        "core_contratgarantie",
-        "core_alerteprojet",
-        "core_notificationetape",
-    ];
+    let app_tables = sigov_alerts::doctor::APP_TABLES;
     let hosts = ["localhost", "127.0.0.1"];
     for h in hosts {
         db.exec(&format!("CREATE USER '{user}'@'{h}' IDENTIFIED BY 'pw-{user}'"));

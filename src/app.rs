@@ -140,9 +140,9 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
             report.alerts.push(AlertReport::new(&p.alert, p.mail, email));
         }
         report.rows = part.create.len();
-        report.skipped = part.skipped.iter().map(|(a, r)| SkipReport::new(a, *r)).collect();
+        report.skipped = SkipReport::all(&part);
         report.counts.rows = report.rows as u32;
-        report.counts.skipped = report.skipped.len() as u32;
+        report.counts.skipped = part.skipped.len() as u32;
         return Ok(report);
     }
 
@@ -168,9 +168,9 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
     };
     report.rows = part.create.len();
     report.alerts = part.create.iter().map(|p| AlertReport::new(&p.alert, p.mail, None)).collect();
-    report.skipped = part.skipped.iter().map(|(a, r)| SkipReport::new(a, *r)).collect();
+    report.skipped = SkipReport::all(&part);
     report.counts.rows = report.rows as u32;
-    report.counts.skipped = report.skipped.len() as u32;
+    report.counts.skipped = part.skipped.len() as u32;
     Ok(report)
 }
 

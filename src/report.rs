@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::checks::{Alert, Check, SkipReason};
-use crate::ledger::{Counts, MailPlan};
+use crate::ledger::{Counts, MailPlan, Partition};
 use crate::notify::render::Email;
 
 /// The outcome of one command.
@@ -121,11 +121,13 @@ pub struct SkipReport {
     pub recipient: String,
     /// Why.
     pub reason: &'static str,
+    /// Whether the in-app row is created all the same (only the e-mail is skipped, R9).
+    pub row_created: bool,
 }
 
 impl SkipReport {
-    /// The report line of a skipped alert.
-    pub fn new(a: &Alert, reason: SkipReason) -> Self {
+    /// The report line of a skipped alert (or e-mail, when `row_created`).
+    pub fn new(a: &Alert, reason: SkipReason, row_created: bool) -> Self {
         SkipReport {
             kind: a.kind,
             item_id: a.item_id.clone(),
@@ -133,7 +135,23 @@ impl SkipReport {
             recipient_id: a.recipient.id.clone(),
             recipient: a.recipient.full_name(),
             reason: reason.as_str(),
+            row_created,
         }
+    }
+
+    /// Every skip of a partition: the alerts not created, then the e-mails
+    /// not sent for rows that are (no or invalid address, R9).
+    pub fn all(part: &Partition) -> Vec<SkipReport> {
+        let mut out: Vec<SkipReport> = part.skipped.iter().map(|(a, r)| SkipReport::new(a, *r, false)).collect();
+        for p in &part.create {
+            let reason = match p.mail {
+                MailPlan::Send => continue,
+                MailPlan::NoAddress => SkipReason::NoAddress,
+                MailPlan::BadAddress => SkipReason::BadAddress,
+            };
+            out.push(SkipReport::new(&p.alert, reason, true));
+        }
+        out
     }
 }
 
@@ -265,7 +283,8 @@ impl RunReport {
                 }
             }
             for s in &c.skipped {
-                let _ = writeln!(o, "   skipped {} {} on {:?}: {}", s.recipient, s.kind, s.project, s.reason);
+                let row = if s.row_created { " (row created, no e-mail)" } else { "" };
+                let _ = writeln!(o, "   skipped {} {} on {:?}: {}{row}", s.recipient, s.kind, s.project, s.reason);
             }
         }
         if let Some(d) = &self.delivery {

@@ -240,10 +240,14 @@ fn dry_run_writes_nothing_and_sends_nothing_r14() {
     assert_eq!(db.table_counts(), before);
     assert_eq!(sink.sessions(), 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("would create 9 rows, 8 e-mails; 1 skipped"), "{stdout}");
+    assert!(stdout.contains("would create 9 rows, 8 e-mails; 2 skipped"), "{stdout}");
     assert!(stdout.contains("Subject: [SI-Gouvernance] ⚠️ Alerte: 🔴 Projet Migration - EN RETARD"), "{stdout}");
     assert!(stdout.contains("skipped Denis Inactif ECHEANCE_J7 on \"Portail RH\": inactive"), "{stdout}");
     assert!(stdout.contains("no e-mail: no_address"), "{stdout}");
+    assert!(
+        stdout.contains("skipped Emma Sansmail ECHEANCE_J7 on \"Portail RH\": no_address (row created, no e-mail)"),
+        "{stdout}"
+    );
 
     // The preview equals the real run.
     let json = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--dry-run", "--format", "json"]);

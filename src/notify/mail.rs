@@ -9,11 +9,10 @@ use std::time::{Duration, SystemTime};
 
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, Message};
 use tokio::net::TcpStream;
 use tracing::instrument;
 
@@ -42,11 +41,76 @@ impl SendError {
 }
 
 enum Kind {
-    /// `smtp://`: our own kept-open connection (see [`Direct`]).
+    /// `smtp://` and `smtps://`: our own kept-open connections (see [`Direct`]).
     Direct(Box<Direct>),
-    /// `smtps://`: lettre's pooled transport.
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
     File(PathBuf),
+}
+
+/// A TLS stream lettre can speak SMTP over (implicit TLS, `smtps://`).
+#[derive(Debug)]
+struct ImplicitTls(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl tokio::io::AsyncRead for ImplicitTls {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ImplicitTls {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+/// The rustls client configuration for implicit TLS: the system's roots
+/// plus `smtp_ca_file`.
+fn implicit_tls_config(ca_pem: Option<&[u8]>) -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(pem) = ca_pem {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| Error::Config(format!("configuration: smtp_ca_file: {e}")))?;
+            roots.add(cert).map_err(|e| Error::Config(format!("configuration: smtp_ca_file: {e}")))?;
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Config(format!("configuration: smtp_url: TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
 }
 
 /// One SMTP connection kept open across messages, on a socket with
@@ -60,6 +124,8 @@ struct Direct {
     port: u16,
     tls: TlsMode,
     tls_params: Option<TlsParameters>,
+    /// For `smtps://`: TLS from the first byte.
+    implicit: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
     credentials: Option<Credentials>,
     connect_timeout: Duration,
     /// Idle open connections (as many as messages were sent at once).
@@ -76,11 +142,23 @@ impl Direct {
             .map_err(|e| SendError::Unreachable(format!("connecting to {}:{}: {e}", self.host, self.port)))?;
         let _ = tcp.set_nodelay(true);
         let hello = ClientId::default();
-        let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello).await.map_err(classify)?;
+        let stream: Box<dyn AsyncTokioStream> = match &self.implicit {
+            None => Box::new(tcp),
+            Some(config) => {
+                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| SendError::Unreachable(format!("TLS server name {}: {e}", self.host)))?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| SendError::Unreachable(format!("TLS with {}:{}: {e}", self.host, self.port)))?;
+                Box::new(ImplicitTls(tls))
+            }
+        };
+        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await.map_err(classify)?;
         match self.tls {
-            TlsMode::None => {}
+            TlsMode::None | TlsMode::Wrapper => {}
             TlsMode::Opportunistic if !conn.can_starttls() => {}
-            TlsMode::Opportunistic | TlsMode::Required | TlsMode::Wrapper => {
+            TlsMode::Opportunistic | TlsMode::Required => {
                 let params =
                     self.tls_params.clone().ok_or_else(|| SendError::Unreachable("no TLS parameters".into()))?;
                 // A server that refuses TLS when it is required is unusable, not a rejection.
@@ -162,41 +240,20 @@ impl Mailer {
                 })?;
                 Kind::File(dir.clone())
             }
-            Transport::Smtp { host, port, tls, user, password, ca_pem } if *tls != TlsMode::Wrapper => {
-                Kind::Direct(Box::new(Direct {
-                    host: host.clone(),
-                    port: *port,
-                    tls: *tls,
-                    tls_params: (*tls != TlsMode::None).then(|| tls_parameters(host, ca_pem.as_deref())).transpose()?,
-                    credentials: user.as_ref().map(|u| {
-                        Credentials::new(
-                            u.clone(),
-                            password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default(),
-                        )
-                    }),
-                    connect_timeout: cfg.smtp_timeout,
-                    conn: std::sync::Mutex::new(Vec::new()),
-                }))
-            }
-            Transport::Smtp { host, port, tls, user, password, ca_pem } => {
-                let params = || tls_parameters(host, ca_pem.as_deref());
-                let tls = match tls {
-                    TlsMode::None => Tls::None,
-                    TlsMode::Opportunistic => Tls::Opportunistic(params()?),
-                    TlsMode::Required => Tls::Required(params()?),
-                    TlsMode::Wrapper => Tls::Wrapper(params()?),
-                };
-                let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-                    .port(*port)
-                    .tls(tls)
-                    .timeout(Some(cfg.smtp_timeout))
-                    .pool_config(PoolConfig::new().max_size(2).idle_timeout(Duration::from_secs(30)));
-                if let Some(user) = user {
-                    let pw = password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default();
-                    b = b.credentials(Credentials::new(user.clone(), pw));
-                }
-                Kind::Smtp(b.build())
-            }
+            Transport::Smtp { host, port, tls, user, password, ca_pem } => Kind::Direct(Box::new(Direct {
+                host: host.clone(),
+                port: *port,
+                tls: *tls,
+                tls_params: matches!(tls, TlsMode::Opportunistic | TlsMode::Required)
+                    .then(|| tls_parameters(host, ca_pem.as_deref()))
+                    .transpose()?,
+                implicit: (*tls == TlsMode::Wrapper).then(|| implicit_tls_config(ca_pem.as_deref())).transpose()?,
+                credentials: user.as_ref().map(|u| {
+                    Credentials::new(u.clone(), password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default())
+                }),
+                connect_timeout: cfg.smtp_timeout,
+                conn: std::sync::Mutex::new(Vec::new()),
+            })),
         };
         Ok(Mailer { kind, from: cfg.from.clone(), reply_to: cfg.reply_to.clone(), send_timeout: cfg.send_timeout })
     }
@@ -249,13 +306,6 @@ impl Mailer {
                 }
                 Ok(r) => r,
             },
-            Kind::Smtp(t) => match tokio::time::timeout(self.send_timeout, t.send(msg.clone())).await {
-                Err(_) => Err(SendError::Unreachable(format!(
-                    "no answer from the SMTP server within {}s",
-                    self.send_timeout.as_secs_f32()
-                ))),
-                Ok(r) => r.map(|_| ()).map_err(classify),
-            },
         }
     }
 
@@ -273,15 +323,6 @@ impl Mailer {
                 Ok(Ok(true)) => Ok("answers EHLO and NOOP".into()),
                 Ok(Ok(false)) => Err(Error::Mail { transient: true, message: "did not answer NOOP".into() }),
                 Ok(Err(e)) => Err(Error::Mail { transient: true, message: e.reply().to_string() }),
-                Err(_) => Err(Error::Mail {
-                    transient: true,
-                    message: format!("no answer within {}s", self.send_timeout.as_secs_f32()),
-                }),
-            },
-            Kind::Smtp(t) => match tokio::time::timeout(self.send_timeout, t.test_connection()).await {
-                Ok(Ok(true)) => Ok("answers EHLO and NOOP".into()),
-                Ok(Ok(false)) => Err(Error::Mail { transient: true, message: "did not answer NOOP".into() }),
-                Ok(Err(e)) => Err(Error::Mail { transient: true, message: crate::error::one_line(&e.to_string()) }),
                 Err(_) => Err(Error::Mail {
                     transient: true,
                     message: format!("no answer within {}s", self.send_timeout.as_secs_f32()),

@@ -247,3 +247,28 @@ fn starttls_is_used_when_offered_and_required_means_required() {
     assert_eq!(tls.count(), 8);
     assert_eq!(tls.tls_sessions(), tls.sessions(), "every session switched to TLS before any mail");
 }
+
+#[test]
+fn smtps_speaks_tls_from_the_first_byte() {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    let (server, ca) = crate::common::smtp::self_signed();
+    let ca_file = db.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let cfg = config(&db, &format!("smtp_ca_file = {:?}\n", ca_file.display().to_string()));
+    let sink = SmtpSink::start();
+    sink.configure(|b| {
+        b.tls = Some(server);
+        b.implicit_tls = true;
+    });
+    let url = format!("smtps://localhost:{}", sink.port);
+    let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(sink.count(), 8);
+    assert_eq!(sink.tls_sessions(), sink.sessions());
+    // Without the CA the certificate is refused and the mail waits.
+    db.exec("UPDATE sigov_alerts_deliveries SET state = 'queued', next_attempt_at = NULL");
+    let out = db.run(&url, &["deliver"]);
+    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert_eq!(sink.count(), 8);
+}

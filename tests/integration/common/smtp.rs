@@ -38,6 +38,8 @@ pub struct Behaviour {
     pub data_delay_ms: u64,
     /// Offer STARTTLS with this server configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// With `tls`: TLS from the first byte (smtps) instead of STARTTLS.
+    pub implicit_tls: bool,
 }
 
 /// A self-signed certificate for `localhost`: the server configuration and
@@ -141,16 +143,24 @@ impl SmtpSink {
 }
 
 fn session(conn: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
-    let (silent, tls) = {
+    let (silent, tls, implicit) = {
         let mut s = state.lock().unwrap();
         s.sessions += 1;
-        (s.behaviour.silent, s.behaviour.tls.clone())
+        (s.behaviour.silent, s.behaviour.tls.clone(), s.behaviour.implicit_tls)
     };
     if silent {
         // Hold the connection open without a greeting until the peer leaves.
         let mut buf = [0u8; 512];
         let mut c = conn;
         while c.read(&mut buf)? > 0 {}
+        return Ok(());
+    }
+    if let (true, Some(config)) = (implicit, &tls) {
+        let server = rustls::ServerConnection::new(config.clone()).map_err(std::io::Error::other)?;
+        let mut reader = BufReader::new(rustls::StreamOwned::new(server, conn));
+        state.lock().unwrap().tls_sessions += 1;
+        reader.get_mut().write_all(b"220 localhost ESMTP sink\r\n")?;
+        dialogue(&mut reader, &state, false)?;
         return Ok(());
     }
     let mut reader = BufReader::new(conn);

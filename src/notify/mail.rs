@@ -1,5 +1,5 @@
 //! The only module that imports lettre: builds MIME messages and sends them
-//! over one kept-open SMTP connection (or writes `.eml` files), with
+//! over kept-open SMTP connections of our own (or writes `.eml` files), with
 //! timeouts enforced around every send, and sorts failures into deferred,
 //! unreachable and permanent (ruling R5).
 

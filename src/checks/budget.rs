@@ -107,7 +107,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::checks::testkit::{d, user};
+    use crate::checks::testkit::{d, to, user};
 
     const TODAY: &str = "2026-03-16";
 
@@ -139,11 +139,6 @@ mod tests {
 
     fn run(p: &BudgetRow, members: &[MemberRow]) -> Vec<Alert> {
         evaluate(std::slice::from_ref(p), members, d(TODAY))
-    }
-
-    fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
-        let id = format!("{who:0>32}");
-        alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
     }
 
     /// The single alert owed for `p` with no principal (to the creator).

@@ -316,6 +316,12 @@ pub mod testkit {
         }
     }
 
+    /// The alert to user `who` (the short id given to [`user`]).
+    pub fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
+        let id = format!("{who:0>32}");
+        alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
+    }
+
     /// A date from `YYYY-MM-DD`.
     pub fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()

@@ -212,7 +212,7 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{d, user};
+    use crate::checks::testkit::{d, to, user};
 
     const TODAY: &str = "2026-03-16";
 
@@ -235,11 +235,6 @@ mod tests {
 
     fn run(p: &ProjectRow, members: &[MemberRow]) -> Vec<Alert> {
         evaluate(std::slice::from_ref(p), members, d(TODAY))
-    }
-
-    fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
-        let id = format!("{who:0>32}");
-        alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{d, user};
+    use crate::checks::testkit::{d, to, user};
 
     const TODAY: &str = "2026-03-16";
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
@@ -130,11 +130,6 @@ mod tests {
 
     fn run(s: &StageRow, members: &[MemberRow]) -> Vec<Alert> {
         evaluate(std::slice::from_ref(s), members, d(TODAY))
-    }
-
-    fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
-        let id = format!("{who:0>32}");
-        alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
     }
 
     #[test]

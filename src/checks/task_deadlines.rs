@@ -104,7 +104,7 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{d, user};
+    use crate::checks::testkit::{d, to, user};
 
     const TODAY: &str = "2026-03-16";
     const TASK_ID: &str = "bbbbbbbb00004000800000000000c003";
@@ -137,11 +137,6 @@ mod tests {
 
     fn run(t: &TaskRow, members: &[MemberRow]) -> Vec<Alert> {
         evaluate(std::slice::from_ref(t), members, d(TODAY))
-    }
-
-    fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
-        let id = format!("{who:0>32}");
-        alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
     }
 
     const TO_ASSIGNEE: &str = "La tâche 'Maquettes' du projet 'Portail RH' est en retard de 2 jours (date limite : 14/03/2026). Une action urgente est requise.";

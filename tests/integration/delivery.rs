@@ -213,14 +213,19 @@ fn concurrent_runs_same_and_different_lock_files_never_duplicate() {
     assert_eq!(ids.len() as i64, db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"));
 }
 
+/// A self-signed server certificate, and a config file trusting its CA.
+fn trusted_tls(db: &TestDb) -> (std::sync::Arc<rustls::ServerConfig>, String) {
+    let (server, ca) = crate::common::smtp::self_signed();
+    let ca_file = db.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    (server, config(db, &format!("smtp_ca_file = {:?}\n", ca_file.display().to_string())))
+}
+
 #[test]
 fn starttls_is_used_when_offered_and_required_means_required() {
     let mut db = TestDb::new();
     scenario(&mut db);
-    let (server, ca) = crate::common::smtp::self_signed();
-    let ca_file = db.dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca).unwrap();
-    let cfg = config(&db, &format!("smtp_ca_file = {:?}\n", ca_file.display().to_string()));
+    let (server, cfg) = trusted_tls(&db);
 
     // Required, but the server offers no STARTTLS: nothing goes out in clear.
     let plain = SmtpSink::start();
@@ -252,10 +257,7 @@ fn starttls_is_used_when_offered_and_required_means_required() {
 fn smtps_speaks_tls_from_the_first_byte() {
     let mut db = TestDb::new();
     scenario(&mut db);
-    let (server, ca) = crate::common::smtp::self_signed();
-    let ca_file = db.dir.path().join("ca.pem");
-    std::fs::write(&ca_file, ca).unwrap();
-    let cfg = config(&db, &format!("smtp_ca_file = {:?}\n", ca_file.display().to_string()));
+    let (server, cfg) = trusted_tls(&db);
     let sink = SmtpSink::start();
     sink.configure(|b| {
         b.tls = Some(server);

@@ -1,4 +1,4 @@
-//! The pipeline (DESIGN.md §2): the only module that sees the database, SMTP
+//! The pipeline (docs/design.md §2): the only module that sees the database, SMTP
 //! and the clock together.
 //! cli → config → lock → read → evaluate → partition → render →
 //! [dry run: report] → one transaction per check → deliver → report.

@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md §1), clap derive only: the doc comments here
+//! The command line (docs/design.md §1), clap derive only: the doc comments here
 //! are `--help` and the man pages.
 
 use std::path::PathBuf;

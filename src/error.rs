@@ -1,5 +1,5 @@
 //! The one error type of the binary: each variant is a failure class with a
-//! fixed exit code (DESIGN.md §5), displayed as one line without secrets.
+//! fixed exit code (docs/design.md §5), displayed as one line without secrets.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! The run ledger and outbox (DESIGN.md §3, spec R3/R5): decides what is new
+//! The run ledger and outbox (docs/design.md §3, spec R3/R5): decides what is new
 //! (`partition`, pure), records it with the app rows (`claim`), and tracks
 //! delivery (`fetch_due`, `confirm`). Runs are recorded in
 //! `sigov_alerts_runs`.
@@ -398,7 +398,7 @@ pub async fn confirm_sent(db: &mut Db, ids: &[u64], now: NaiveDateTime) -> Resul
 /// The sent journal: a local append-only file (next to the lock file) that
 /// records each delivered ledger id the moment the server accepts it, so a
 /// process killed between the server's 250 and the batched `sent` update
-/// repeats at most the one message in flight (DESIGN.md §4.3) without one
+/// repeats at most the one message in flight (docs/design.md §4.3) without one
 /// UPDATE per e-mail. Replayed into the ledger before the next delivery.
 pub struct Journal {
     path: std::path::PathBuf,
@@ -549,7 +549,7 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
     Ok(())
 }
 
-/// Deletes ledger and run rows older than `days` (DESIGN.md §3), keeping
+/// Deletes ledger and run rows older than `days` (docs/design.md §3), keeping
 /// once-ever identities (contracts, period `-`) and anything still queued.
 pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
     let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(i64::from(days));

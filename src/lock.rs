@@ -1,4 +1,4 @@
-//! The run lock (DESIGN.md §4): a non-blocking `flock` on the lock file
+//! The run lock (docs/design.md §4): a non-blocking `flock` on the lock file
 //! guards one host, and `GET_LOCK` on a dedicated connection, held for the
 //! whole run, guards several hosts sharing one database. The kernel and the
 //! server release both when the process dies.

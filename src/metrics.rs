@@ -1,4 +1,4 @@
-//! node_exporter textfile metrics (DESIGN.md §6), written atomically (temp
+//! node_exporter textfile metrics (docs/design.md §6), written atomically (temp
 //! file + rename) from the run ledger, so every command leaves a complete
 //! picture whatever it ran.
 

@@ -1,6 +1,6 @@
 //! Byte-exact reproductions of the Python formatting the app relies on:
 //! `json.dumps` with default options, `repr(float)`, and `Decimal`
-//! formatting (spec/checks.md §1, §3.4).
+//! formatting (docs/rules.md §1, §3.4).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 

@@ -1,4 +1,4 @@
-//! Budget overruns (spec/checks.md §3.4): `EN_COURS` projects whose spending
+//! Budget overruns (docs/rules.md §3.4): `EN_COURS` projects whose spending
 //! exceeds the planned budget, alerted every day to the creator and the
 //! principal, with Python `Decimal` arithmetic and formatting.
 

@@ -1,4 +1,4 @@
-//! Maintenance contracts (spec/checks.md §3.5, ruling R10): one warning when
+//! Maintenance contracts (docs/rules.md §3.5, ruling R10): one warning when
 //! a running contract has 30 days or less left, one alert once it has
 //! expired, each once ever per (contract, recipient), to every superuser and
 //! the project's principal.

@@ -1,4 +1,4 @@
-//! The five checks as pure functions over database rows (spec/checks.md §3):
+//! The five checks as pure functions over database rows (docs/rules.md §3):
 //! `evaluate(rows, today) -> Vec<Alert>`. No I/O, no clock, no logging.
 
 use chrono::NaiveDate;

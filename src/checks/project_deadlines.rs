@@ -1,4 +1,4 @@
-//! Project deadlines (spec/checks.md §3.1): J-7, J-3, J-1 and overdue
+//! Project deadlines (docs/rules.md §3.1): J-7, J-3, J-1 and overdue
 //! `EN_COURS` projects, to the creator, the principal and (J-7) the team.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Stage delays (spec/checks.md §3.2): running stages past their planned end,
+//! Stage delays (docs/rules.md §3.2): running stages past their planned end,
 //! notified every day to the project's creator and principal.
 
 use chrono::NaiveDate;

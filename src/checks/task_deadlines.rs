@@ -1,4 +1,4 @@
-//! Task deadlines (spec/checks.md §3.3): open tasks past their due date,
+//! Task deadlines (docs/rules.md §3.3): open tasks past their due date,
 //! alerted every day to the assignee (if they may see the project) and to
 //! the project's principal.
 

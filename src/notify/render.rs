@@ -1,4 +1,4 @@
-//! Alert → e-mail (spec/checks.md §4, rulings R6, R7, R11): subject, text
+//! Alert → e-mail (docs/rules.md §4, rulings R6, R7, R11): subject, text
 //! part byte-exact with the app's layout, HTML part escaped by the template
 //! engine. Pure: a function of the row, the people and the configuration.
 

@@ -1,4 +1,4 @@
-//! Delivery under faults (spec R3, R5; DESIGN.md §3–§5): every owed e-mail
+//! Delivery under faults (spec R3, R5; docs/design.md §3–§5): every owed e-mail
 //! is delivered, or recorded as rejected with the server's answer, or still
 //! queued and said so, and never sent twice for one identity.
 

@@ -62,7 +62,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "SIGOV_ALERTS_FROM", value_name = "ADDRESS")]
     pub from: Option<String>,
 
-    /// Lock file guarding one host [default: /run/lock/sigov-alerts.lock]
+    /// Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]
     #[arg(long, global = true, env = "SIGOV_ALERTS_LOCK_FILE", value_name = "PATH")]
     pub lock_file: Option<PathBuf>,
 

@@ -64,6 +64,11 @@ pub struct RawConfig {
     smtp_connections: Option<u32>,
     metrics_file: Option<PathBuf>,
     log_file: Option<PathBuf>,
+    database_lock: Option<bool>,
+    database_timeout: Option<String>,
+    delivery_deadline: Option<String>,
+    smtp_rate: Option<u32>,
+    circuit_breaker: Option<u32>,
 }
 
 /// How e-mails leave.
@@ -155,6 +160,17 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// File the log lines are appended to.
     pub log_file: Option<PathBuf>,
+    /// Serialise runs with `GET_LOCK` (off for Galera clusters and proxies
+    /// where it is per node: outbox claims still keep deliverers apart).
+    pub database_lock: bool,
+    /// Bound on every database statement.
+    pub database_timeout: Duration,
+    /// Bound on a run's delivery phase (and the least lifetime of a claim).
+    pub delivery_deadline: Duration,
+    /// Messages per minute at most (`None`: unlimited).
+    pub smtp_rate: Option<u32>,
+    /// Consecutive temporary failures after which delivery stops.
+    pub circuit_breaker: u32,
 }
 
 /// How alerts are grouped into e-mails.
@@ -175,6 +191,8 @@ pub struct DbTarget {
     pub database: String,
     /// `user@host:port/db`, without password.
     pub display: String,
+    /// `host-port-db`, safe in a file name: the default lock file is per database.
+    pub identity: String,
 }
 
 impl fmt::Debug for DbTarget {
@@ -240,7 +258,12 @@ fn parse_database(url: &str, password_file: Option<&Path>) -> Result<DbTarget> {
     }
     let user = parsed.username();
     let port = parsed.port().unwrap_or(3306);
-    Ok(DbTarget { options, database: database.clone(), display: format!("{user}@{host}:{port}/{database}") })
+    let identity: String = format!("{host}-{port}-{database}")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+        .take(120)
+        .collect();
+    Ok(DbTarget { options, database: database.clone(), display: format!("{user}@{host}:{port}/{database}"), identity })
 }
 
 /// Parses the mail transport URL.
@@ -341,7 +364,11 @@ impl Config {
         let base_url = parsed_base.as_str().trim_end_matches('/').to_string();
         let from = parse_mailbox("from", &args.from.clone().or(raw.from).unwrap_or_else(|| DEFAULT_FROM.into()))?;
         let reply_to = raw.reply_to.as_deref().map(|s| parse_mailbox("reply_to", s)).transpose()?;
-        let lock_file = args.lock_file.clone().or(raw.lock_file).unwrap_or_else(default_lock_file);
+        let lock_file = args
+            .lock_file
+            .clone()
+            .or(raw.lock_file)
+            .unwrap_or_else(|| default_lock_file(database.as_ref().map(|d| d.identity.as_str())));
         let wait_lock =
             parse_duration("wait_lock", args.wait_lock.as_deref().or(raw.wait_lock.as_deref()).unwrap_or("0s"))?;
         let smtp_timeout = parse_duration("smtp_timeout", raw.smtp_timeout.as_deref().unwrap_or("10s"))?;
@@ -366,7 +393,30 @@ impl Config {
         if !(1..=16).contains(&smtp_connections) {
             return Err(bad("smtp_connections", format!("{smtp_connections} is not between 1 and 16")));
         }
+        let database_lock = raw.database_lock.unwrap_or(true);
+        let database_timeout = parse_duration("database_timeout", raw.database_timeout.as_deref().unwrap_or("5m"))?;
+        if database_timeout < Duration::from_secs(1) {
+            return Err(bad("database_timeout", "must be at least 1s"));
+        }
+        let delivery_deadline =
+            parse_duration("delivery_deadline", raw.delivery_deadline.as_deref().unwrap_or("10m"))?;
+        if delivery_deadline < Duration::from_secs(1) {
+            return Err(bad("delivery_deadline", "must be at least 1s"));
+        }
+        let smtp_rate = match raw.smtp_rate {
+            Some(0) => return Err(bad("smtp_rate", "must be at least 1 message per minute (leave it unset for no limit)")),
+            r => r,
+        };
+        let circuit_breaker = raw.circuit_breaker.unwrap_or(5);
+        if circuit_breaker == 0 {
+            return Err(bad("circuit_breaker", "must be at least 1"));
+        }
         Ok(Config {
+            database_lock,
+            database_timeout,
+            delivery_deadline,
+            smtp_rate,
+            circuit_breaker,
             mail_mode,
             smtp_connections,
             metrics_file: args.metrics_file.clone().or(raw.metrics_file),
@@ -409,13 +459,20 @@ fn read_file(path: &Path) -> Result<RawConfig> {
     })
 }
 
-fn default_lock_file() -> PathBuf {
+/// The default lock file: one per database (`sigov-alerts.<host>-<port>-<db>.lock`),
+/// so runs against two databases on one host neither block each other nor
+/// share anything.
+fn default_lock_file(database: Option<&str>) -> PathBuf {
+    let name = match database {
+        Some(id) => format!("sigov-alerts.{id}.lock"),
+        None => "sigov-alerts.lock".to_string(),
+    };
     if Path::new("/run/lock").is_dir() {
-        PathBuf::from("/run/lock/sigov-alerts.lock")
+        PathBuf::from("/run/lock").join(name)
     } else if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
-        PathBuf::from(dir).join("sigov-alerts.lock")
+        PathBuf::from(dir).join(name)
     } else {
-        std::env::temp_dir().join("sigov-alerts.lock")
+        std::env::temp_dir().join(name)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::checks::Person;
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
 
+pub mod outbox;
 pub mod read;
 pub mod write;
 

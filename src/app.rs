@@ -266,7 +266,7 @@ pub async fn run_checks(
         if let Some(mailer) = &mailer {
             let mut per_check: HashMap<String, Counts> = HashMap::new();
             if !signals::interrupted() {
-                let d = delivery::deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check, pb).await?;
+                let d = delivery::deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check, pb, false).await?;
                 info!(
                     sent = d.sent,
                     queued = d.queued,
@@ -336,7 +336,8 @@ pub async fn run_checks(
 }
 
 /// `deliver`: sends what is queued, without running any check.
-pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryReport, u8)> {
+/// With `now`, every queued e-mail is due whatever its next attempt time.
+pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result<(DeliveryReport, u8)> {
     let target = cfg.database()?;
     let transport = cfg.transport()?;
     let renderer = Renderer::new(cfg.timezone, &cfg.base_url)?;
@@ -351,7 +352,7 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryR
     runs::close_orphans(&mut db).await?;
     let mut per_check = HashMap::new();
     let result = async {
-        let d = delivery::deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb).await?;
+        let d = delivery::deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb, now).await?;
         let mut exit = d.exit_code();
         if signals::interrupted() {
             exit = error::merge_exit(exit, code::TEMPFAIL);

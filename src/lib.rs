@@ -155,7 +155,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
         }
         Command::Deliver(a) => {
             let pb = app::progress(show_progress);
-            let (d, code) = app::deliver_queued(&cfg, &pb).await?;
+            let (d, code) = app::deliver_queued(&cfg, &pb, a.now).await?;
             match a.format {
                 Format::Json => print_json(&d),
                 Format::Text if verbose => out(&d.to_text()),

@@ -26,6 +26,7 @@ pub const MIGRATIONS_TABLE: &str = "_sigov_alerts_migrations";
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "create runs", include_str!("../../migrations/0001_create_runs.sql")),
     (2, "create deliveries", include_str!("../../migrations/0002_create_deliveries.sql")),
+    (3, "claims and exit codes", include_str!("../../migrations/0003_claims_and_exit_codes.sql")),
 ];
 
 /// A connection with a statement counter.

@@ -94,6 +94,18 @@ pub fn merge_exit(a: u8, b: u8) -> u8 {
     if rank(a) <= rank(b) { a } else { b }
 }
 
+/// Whether `err` is a deadlock, a lock wait timeout or a Galera
+/// certification conflict (reported as a deadlock): worth one more try.
+pub fn is_conflict(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
+            matches!(code, Some(1213 | 1205))
+        }
+        _ => false,
+    }
+}
+
 /// Collapses a message to one line.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -4,10 +4,8 @@
 //! (`crate::outbox`); runs are recorded by `crate::runs`.
 
 use std::collections::HashSet;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
-use lettre::Address;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{MySql, QueryBuilder, Row};
@@ -107,7 +105,7 @@ pub fn partition(alerts: Vec<Alert>, app: &HashSet<AppDedupKey>, ledger: &HashSe
                 let email = alert.recipient.email.trim();
                 let mail = if email.is_empty() {
                     MailPlan::NoAddress
-                } else if Address::from_str(email).is_err() {
+                } else if !crate::notify::mail::valid_address(email) {
                     MailPlan::BadAddress
                 } else {
                     MailPlan::Send

@@ -30,7 +30,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l smtp-url -d '
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -56,7 +56,6 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -f -a "history" 
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -f -a "status" -d 'Last run and last success per check, queued and failed e-mail; exits 1 when unhealthy'
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -f -a "crontab" -d 'Print ready-to-paste crontab lines for this install'
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -f -a "completions" -d 'Print a shell completion script'
-complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -f -a "generate-man" -d 'Write the man pages into a directory (for packagers)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l at -d 'The run instant, RFC 3339 (default: now); "today" derives from it' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l format -d 'Report format on stdout' -r -f -a "text\t'Readable text'
@@ -67,7 +66,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -89,7 +88,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-de
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -111,7 +110,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-dea
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -133,7 +132,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" 
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -155,7 +154,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -177,7 +176,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -196,7 +195,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -214,7 +213,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l smt
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -234,7 +233,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -255,7 +254,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -277,7 +276,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l smt
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -295,7 +294,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -315,7 +314,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -327,36 +326,17 @@ never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l config -d 'TOML configuration file [default: /etc/sigov-alerts.toml if it exists]' -r -F
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l database-url -d 'Database URL, mysql://user:pass@host:3306/db?ssl-mode=...' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l smtp-url -d 'Mail transport: smtp://host:port, smtps://host, or file:///dir (writes .eml files)' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l log-format -d 'Log line format on stderr' -r -f -a "text\t'Human-readable lines'
-json\t'One JSON object per line'"
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l color -d 'Colours in log lines' -r -f -a "auto\t'Colours only on a terminal'
-always\t'Always'
-never\t'Never'"
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -s q -l quiet -d 'Only errors on stderr'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "check-project-deadlines" -d 'Project deadlines: J-7, J-3, J-1 and overdue projects'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "check-stage-delays" -d 'Stages still running past their planned end'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "check-task-deadlines" -d 'Open tasks past their due date'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "check-budget" -d 'Projects whose spending exceeds their budget'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "check-contract-expiration" -d 'Maintenance contracts expiring within 30 days or expired'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "run-all" -d 'Run every check in order, then deliver; one report, one exit code'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "migrate" -d 'Create or upgrade the tool\'s own tables (idempotent)'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "doctor" -d 'Check configuration, database, tables, privileges, migrations, SMTP and lock path'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "deliver" -d 'Send the e-mails still queued (retries) without running any check'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "history" -d 'Past runs from the ledger: when, how long, rows and e-mails'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "status" -d 'Last run and last success per check, queued and failed e-mail; exits 1 when unhealthy'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "crontab" -d 'Print ready-to-paste crontab lines for this install'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "generate-man" -d 'Write the man pages into a directory (for packagers)'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "check-project-deadlines" -d 'Project deadlines: J-7, J-3, J-1 and overdue projects'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "check-stage-delays" -d 'Stages still running past their planned end'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "check-task-deadlines" -d 'Open tasks past their due date'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "check-budget" -d 'Projects whose spending exceeds their budget'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "check-contract-expiration" -d 'Maintenance contracts expiring within 30 days or expired'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "run-all" -d 'Run every check in order, then deliver; one report, one exit code'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "migrate" -d 'Create or upgrade the tool\'s own tables (idempotent)'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "doctor" -d 'Check configuration, database, tables, privileges, migrations, SMTP and lock path'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "deliver" -d 'Send the e-mails still queued (retries) without running any check'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "history" -d 'Past runs from the ledger: when, how long, rows and e-mails'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "status" -d 'Last run and last success per check, queued and failed e-mail; exits 1 when unhealthy'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "crontab" -d 'Print ready-to-paste crontab lines for this install'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand help; and not __fish_seen_subcommand_from check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -43,9 +43,6 @@ _sigov__alerts() {
             sigov__alerts,doctor)
                 cmd="sigov__alerts__subcmd__doctor"
                 ;;
-            sigov__alerts,generate-man)
-                cmd="sigov__alerts__subcmd__generate__subcmd__man"
-                ;;
             sigov__alerts,help)
                 cmd="sigov__alerts__subcmd__help"
                 ;;
@@ -88,9 +85,6 @@ _sigov__alerts() {
             sigov__alerts__subcmd__help,doctor)
                 cmd="sigov__alerts__subcmd__help__subcmd__doctor"
                 ;;
-            sigov__alerts__subcmd__help,generate-man)
-                cmd="sigov__alerts__subcmd__help__subcmd__generate__subcmd__man"
-                ;;
             sigov__alerts__subcmd__help,help)
                 cmd="sigov__alerts__subcmd__help__subcmd__help"
                 ;;
@@ -113,7 +107,7 @@ _sigov__alerts() {
 
     case "${cmd}" in
         sigov__alerts)
-            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help"
+            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +168,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__budget)
+        sigov__alerts__subcmd__check__subcmd__budget)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -244,7 +238,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
+        sigov__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -314,7 +308,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
+        sigov__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -384,7 +378,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__stage__subcmd__delays)
+        sigov__alerts__subcmd__check__subcmd__stage__subcmd__delays)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -454,7 +448,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
+        sigov__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -524,7 +518,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__completions)
+        sigov__alerts__subcmd__completions)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -586,7 +580,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__crontab)
+        sigov__alerts__subcmd__crontab)
             opts="-v -q -h --staggered --run-all --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -648,8 +642,8 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__deliver)
-            opts="-v -q -h --now --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+        sigov__alerts__subcmd__deliver)
+            opts="-v -q -h --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -714,7 +708,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__doctor)
+        sigov__alerts__subcmd__doctor)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -776,70 +770,8 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__generate__subcmd__man)
-            opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --database-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --smtp-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timezone)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --base-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --from)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lock-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --wait-lock)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        sigov__subcmd__alerts__subcmd__help)
-            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help"
+        sigov__alerts__subcmd__help)
+            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -852,7 +784,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__budget)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__budget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -866,7 +798,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__contract__subcmd__expiration)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__contract__subcmd__expiration)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -880,7 +812,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__project__subcmd__deadlines)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__project__subcmd__deadlines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -894,7 +826,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__stage__subcmd__delays)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__stage__subcmd__delays)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -908,7 +840,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__task__subcmd__deadlines)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__task__subcmd__deadlines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -922,7 +854,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__completions)
+        sigov__alerts__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -936,7 +868,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__crontab)
+        sigov__alerts__subcmd__help__subcmd__crontab)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -950,7 +882,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__deliver)
+        sigov__alerts__subcmd__help__subcmd__deliver)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -964,7 +896,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__doctor)
+        sigov__alerts__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -978,7 +910,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__generate__subcmd__man)
+        sigov__alerts__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -992,7 +924,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__help)
+        sigov__alerts__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1006,7 +938,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__history)
+        sigov__alerts__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1020,7 +952,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__migrate)
+        sigov__alerts__subcmd__help__subcmd__run__subcmd__all)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1034,7 +966,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__run__subcmd__all)
+        sigov__alerts__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1048,21 +980,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__status)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        sigov__subcmd__alerts__subcmd__history)
+        sigov__alerts__subcmd__history)
             opts="-v -q -h --limit --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1132,7 +1050,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__migrate)
+        sigov__alerts__subcmd__migrate)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1194,7 +1112,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__run__subcmd__all)
+        sigov__alerts__subcmd__run__subcmd__all)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1264,7 +1182,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__status)
+        sigov__alerts__subcmd__status)
             opts="-v -q -h --stale-after --stuck-after --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -96,12 +96,8 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     // Commands that need no configuration.
     match &cli.command {
         Command::Completions(a) => {
-            clap_complete::generate(
-                a.shell,
-                &mut <Cli as clap::CommandFactory>::command(),
-                "sigov-alerts",
-                &mut std::io::stdout(),
-            );
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&docs::completion(a.shell));
             return Ok(0);
         }
         Command::GenerateMan { dir } => {

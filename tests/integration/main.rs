@@ -3,6 +3,7 @@
 mod all_checks;
 mod cli;
 mod common;
+mod completions;
 mod delivery;
 mod ops;
 mod project_deadlines;

@@ -242,6 +242,7 @@ json\t'One JSON object per line'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l color -d 'Colours in log lines' -r -f -a "auto\t'Colours only on a terminal'
 always\t'Always'
 never\t'Never'"
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l now -d 'Send everything queued now, whatever its next attempt time (after an outage)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s h -l help -d 'Print help (see more with \'--help\')'

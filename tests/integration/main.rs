@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod completions;
 mod delivery;
+mod galera;
 mod ops;
 mod project_deadlines;

@@ -247,7 +247,7 @@ pub async fn run_checks(
                 Err(e) => {
                     span.in_scope(|| warn!(error = %e, "check failed"));
                     exit = error::merge_exit(exit, e.exit_code());
-                    if matches!(e, Error::Unavailable(_)) {
+                    if matches!(e, Error::Unavailable(_) | Error::Lost(_)) {
                         return Err(e);
                     }
                     reports.push(CheckReport {

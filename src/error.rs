@@ -34,6 +34,9 @@ pub enum Error {
     Unavailable(String),
     /// A statement failed on a reachable database.
     Db(String),
+    /// The database was lost or stalled mid-run: what was committed stays,
+    /// the next run goes on (75).
+    Lost(String),
     /// The database user lacks a privilege.
     Privilege(String),
     /// Mail could not be delivered; `transient` mail stays queued.
@@ -51,7 +54,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
-            Error::LockHeld(_) | Error::Interrupted => code::TEMPFAIL,
+            Error::LockHeld(_) | Error::Interrupted | Error::Lost(_) => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
             Error::Privilege(_) => code::NOPERM,
@@ -65,8 +68,10 @@ impl Error {
     pub fn db(what: &str, err: sqlx::Error) -> Error {
         let why = one_line(&err.to_string());
         match &err {
+            // A connection that breaks after it was made: the database was
+            // lost mid-run (`db::open` reports a failed connect as 69).
             sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
-                Error::Unavailable(format!("{what}: {why}"))
+                Error::Lost(format!("{what}: {why}"))
             }
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
@@ -118,6 +123,7 @@ impl fmt::Display for Error {
             | Error::LockHeld(m)
             | Error::Unavailable(m)
             | Error::Db(m)
+            | Error::Lost(m)
             | Error::Privilege(m)
             | Error::Io(m)
             | Error::Internal(m) => f.write_str(m),

@@ -13,6 +13,7 @@ use tracing::instrument;
 
 use crate::checks::{Alert, AlertKey, AppDedup, AppTable, Check, SkipReason};
 use crate::db::Db;
+use crate::db::Within;
 use crate::db::read::AppDedupKey;
 use crate::db::write::{batches, insert_app_rows};
 use crate::error::{Error, Result};
@@ -135,8 +136,8 @@ pub async fn fetch_keys(db: &mut Db, check: Check, today: NaiveDate, lock: bool)
         .bind(check.slug())
         .bind(today.format("%Y-%m-%d").to_string())
         .fetch_all(db.conn())
-        .await
-        .map_err(|e| Error::db("reading the ledger", e))?;
+        .within("reading the ledger")
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(AlertKey {
@@ -196,7 +197,7 @@ pub async fn record(db: &mut Db, run: &Run, check: Check, planned: &[Planned], f
                 .push(&recorded)
                 .push(&run_id);
         });
-        qb.build().execute(db.conn()).await.map_err(|e| Error::db("writing the ledger", e))?;
+        qb.build().execute(db.conn()).within("writing the ledger").await?;
     }
     Ok(planned.len())
 }
@@ -210,8 +211,8 @@ pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
         sqlx::query("DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> 'queued'")
             .bind(cutoff)
             .execute(db.conn())
-            .await
-            .map_err(|e| Error::db("pruning the ledger", e))?;
+            .within("pruning the ledger")
+            .await?;
     Ok(a.rows_affected())
 }
 

@@ -13,6 +13,7 @@ use tracing::debug;
 
 use crate::config::Config;
 use crate::db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// Both locks, held until dropped or released.
@@ -86,8 +87,8 @@ impl RunLock {
             .bind(&name)
             .bind(wait as i64)
             .fetch_one(&mut conn)
-            .await
-            .map_err(|e| Error::db("taking the database lock", e))?;
+            .within("taking the database lock")
+            .await?;
         if got != Some(1) {
             let who = crate::runs::running_holder(&mut conn).await.unwrap_or_else(|| "another host".to_string());
             let _ = conn.close().await;

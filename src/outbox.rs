@@ -15,6 +15,7 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::checks::{AppTable, ProjectFacts, StageFacts};
 use crate::db::Db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// A queued e-mail with what its rendering needs, read back from the app row.
@@ -70,8 +71,8 @@ pub async fn queued_by_check(db: &mut Db) -> Result<Vec<(String, u32)>> {
         "SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued' GROUP BY check_slug",
     )
     .fetch_all(db.conn())
-    .await
-    .map_err(|e| Error::db("reading the outbox", e))?;
+    .within("reading the outbox")
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u32)))
         .collect::<std::result::Result<_, sqlx::Error>>()
@@ -94,8 +95,8 @@ pub async fn abandon_expired(db: &mut Db, max_age: Duration) -> Result<u64> {
     .bind(secs)
     .bind(secs)
     .execute(db.conn())
-    .await
-    .map_err(|e| Error::db("giving up old queued mail", e))?;
+    .within("giving up old queued mail")
+    .await?;
     Ok(r.rows_affected())
 }
 
@@ -139,7 +140,7 @@ pub async fn claim(db: &mut Db, scope: &ClaimScope<'_>) -> Result<u64> {
             qb.push(" AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(6))");
         }
         qb.push(" ORDER BY id LIMIT ").push_bind(scope.limit);
-        match qb.build().execute(db.conn()).await {
+        match qb.build().execute(db.conn()).bounded().await {
             Ok(r) => return Ok(r.rows_affected()),
             Err(e) if tries < 10 && crate::error::is_conflict(&e) => {
                 tries += 1;
@@ -159,8 +160,8 @@ pub async fn release(db: &mut Db, run_id: &str) -> Result<()> {
     )
     .bind(run_id)
     .execute(db.conn())
-    .await
-    .map_err(|e| Error::db("releasing claimed mail", e))?;
+    .within("releasing claimed mail")
+    .await?;
     Ok(())
 }
 
@@ -182,7 +183,7 @@ pub async fn confirm_sent(db: &mut Db, run_id: &str, ids: &[u64], now: NaiveDate
         sep.push_bind(*id);
     }
     qb.push(")");
-    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording deliveries", e))?;
+    qb.build().execute(db.conn()).within("recording deliveries").await?;
     Ok(())
 }
 
@@ -222,7 +223,7 @@ pub async fn record(db: &mut Db, run_id: &str, id: u64, outcome: Outcome, reply:
     .bind(id)
     .bind(run_id)
     .execute(db.conn())
-    .await
-    .map_err(|e| Error::db("recording a delivery failure", e))?;
+    .within("recording a delivery failure")
+    .await?;
     Ok(())
 }

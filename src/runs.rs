@@ -8,6 +8,7 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::checks::Check;
 use crate::db::Db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// The identity of one run of one command.
@@ -40,8 +41,8 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
         sqlx::query("UPDATE sigov_alerts_runs SET status = 'crashed', error = ? WHERE status = 'running'")
             .bind(WHY)
             .execute(db.conn())
-            .await
-            .map_err(|e| Error::db("recording the run", e))?;
+            .within("recording the run")
+            .await?;
         return Ok(());
     }
     let host = crate::lock::hostname();
@@ -49,8 +50,8 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
     let rows = sqlx::query("SELECT DISTINCT pid FROM sigov_alerts_runs WHERE status = 'running' AND host = ?")
         .bind(&host)
         .fetch_all(db.conn())
-        .await
-        .map_err(|e| Error::db("reading the run history", e))?;
+        .within("reading the run history")
+        .await?;
     let mut dead: Vec<u32> = Vec::new();
     for r in &rows {
         let pid: u32 = r.try_get(0).map_err(|e| Error::db("reading the run history", e))?;
@@ -70,7 +71,7 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
         qb.push("))");
     }
     qb.push(")");
-    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+    qb.build().execute(db.conn()).within("recording the run").await?;
     Ok(())
 }
 
@@ -111,7 +112,7 @@ pub async fn start_runs(db: &mut Db, run: &Run, checks: &[Check]) -> Result<Vec<
                 .push_bind(started)
                 .push("'running'");
         });
-        let r = qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+        let r = qb.build().execute(db.conn()).within("recording the run").await?;
         let first = r.last_insert_id();
         ids.extend((0..chunk.len() as u64).map(|i| first + i * db.autoinc_step));
     }
@@ -165,7 +166,7 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
          rows_created = VALUES(rows_created), emails_sent = VALUES(emails_sent), emails_queued = VALUES(emails_queued), \
          emails_failed = VALUES(emails_failed), skipped = VALUES(skipped), error = VALUES(error)",
     );
-    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+    qb.build().execute(db.conn()).within("recording the run").await?;
     Ok(())
 }
 
@@ -192,7 +193,7 @@ pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
     let b = sqlx::query("DELETE FROM sigov_alerts_runs WHERE started_at < ?")
         .bind(cutoff)
         .execute(db.conn())
-        .await
-        .map_err(|e| Error::db("pruning the run history", e))?;
+        .within("pruning the run history")
+        .await?;
     Ok(b.rows_affected())
 }

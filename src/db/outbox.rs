@@ -7,6 +7,7 @@ use tracing::instrument;
 
 use super::Db;
 use crate::checks::{AppTable, ProjectFacts, StageFacts};
+use crate::db::Within;
 use crate::error::{Error, Result};
 use crate::outbox::{AppContent, OutboxRow};
 
@@ -35,7 +36,7 @@ pub async fn fetch_claimed(db: &mut Db, run_id: &str) -> Result<Vec<OutboxRow>> 
         " LEFT JOIN core_utilisateur u ON u.id = COALESCE(ap.destinataire_id, ne.destinataire_id)",
         " WHERE d.claimed_by = ? AND d.state = 'queued' ORDER BY d.id"
     );
-    let rows = sqlx::query(sql).bind(run_id).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).bind(run_id).fetch_all(db.conn()).within(WHAT).await?;
     rows.iter()
         .map(|r| {
             let titre: Option<String> = r.try_get("titre")?;

@@ -7,7 +7,8 @@ use tracing::instrument;
 
 use super::Db;
 use crate::checks::{Alert, AppTable};
-use crate::error::{Error, Result};
+use crate::db::Within;
+use crate::error::Result;
 
 /// Placeholders one prepared statement may carry.
 const MAX_PLACEHOLDERS: usize = 65_535;
@@ -88,7 +89,7 @@ pub async fn insert_app_rows(
                 }
             }
         });
-        let result = qb.build().execute(db.conn()).await.map_err(|e| Error::db(&what, e))?;
+        let result = qb.build().execute(db.conn()).within(&what).await?;
         let first = result.last_insert_id() as i64;
         ids.extend((0..chunk.len() as i64).map(|i| first + i * step));
     }

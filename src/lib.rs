@@ -29,6 +29,24 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// Parses a tracing filter (the syntax of `SIGOV_ALERTS_LOG`).
+pub fn parse_log_filter(spec: &str) -> std::result::Result<EnvFilter, String> {
+    EnvFilter::builder().parse(spec).map_err(|e| format!("{spec:?} is not a tracing filter ({e})"))
+}
+
+/// The filter `SIGOV_ALERTS_LOG` holds (`None` when unset or empty); a
+/// configuration error naming the variable when it does not parse.
+pub fn log_filter_env() -> Result<Option<String>> {
+    let name = config::LOG_ENV;
+    let bad = |why: String| Error::Config(format!("configuration: {name}: {why} (from environment variable {name})"));
+    match std::env::var(name) {
+        Ok(s) if s.trim().is_empty() => Ok(None),
+        Ok(s) => parse_log_filter(&s).map(|_| Some(s)).map_err(bad),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(bad("not valid UTF-8".into())),
+    }
+}
+
 /// Sets up tracing on stderr (and the log file) as the flags ask.
 pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
     let g = &cli.global;
@@ -39,9 +57,11 @@ pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = || {
-        EnvFilter::try_from_env("SIGOV_ALERTS_LOG")
-            .unwrap_or_else(|_| EnvFilter::new(format!("warn,sigov_alerts={level}")))
+    let spec = log_filter_env()?;
+    let filter = || match &spec {
+        // Parsed once already: cannot fail.
+        Some(s) => EnvFilter::builder().parse_lossy(s),
+        None => EnvFilter::new(format!("warn,sigov_alerts={level}")),
     };
     let ansi = match g.color {
         Color::Always => true,

@@ -165,6 +165,12 @@ pub enum Command {
     Migrate,
     /// Check configuration, database, tables, privileges, migrations, SMTP and lock path
     Doctor,
+    /// Print the effective configuration: each key, its value and where it came from; secrets as ****
+    ///
+    /// One line per key, `key = value  (source)`, the source being `flag --NAME`, `env NAME`,
+    /// `FILE:LINE` or `default`. Passwords are shown as ****. An invalid value is still printed,
+    /// marked `# invalid: why`, and the command then exits 78. Connects to nothing.
+    Config(ConfigArgs),
     /// Send the e-mails still queued (retries) without running any check
     Deliver(DeliverArgs),
     /// Past runs from the ledger: when, how long, rows and e-mails
@@ -187,6 +193,14 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct DeliverArgs {
     /// Report format on stdout (text only with -v)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Options of `config`.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

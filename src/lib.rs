@@ -5,6 +5,7 @@ pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod config_cmd;
 pub mod crontab;
 pub mod db;
 pub mod docs;
@@ -105,7 +106,7 @@ pub fn err_line(s: &str) {
     let _ = writeln!(std::io::stderr(), "sigov-alerts: error: {s}");
 }
 
-fn print_json<T: serde::Serialize>(v: &T) {
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) {
     out(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()));
 }
 
@@ -125,6 +126,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             docs::write_man(dir).map_err(|e| Error::Io(format!("writing man pages to {}: {e}", dir.display())))?;
             return Ok(0);
         }
+        Command::Config(a) => return config_cmd::run(&cli.global, a.format),
         _ => {}
     }
     let cfg = Config::load(&cli.global)?;
@@ -133,7 +135,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     let verbose = cli.global.verbose > 0;
     let show_progress = !cli.global.quiet && cli.global.log_format == LogFormat::Text;
     let (check_list, args, name): (Vec<checks::Check>, _, &str) = match &cli.command {
-        Command::Completions(_) | Command::GenerateMan { .. } => return Ok(0),
+        Command::Completions(_) | Command::GenerateMan { .. } | Command::Config(_) => return Ok(0),
         Command::Migrate => {
             let done = app::migrate(&cfg).await?;
             tracing::info!(applied = ?done, "migrations");

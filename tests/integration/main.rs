@@ -3,6 +3,7 @@
 mod all_checks;
 mod cli;
 mod common;
+mod config;
 mod delivery;
 mod ops;
 mod project_deadlines;

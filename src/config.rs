@@ -841,7 +841,10 @@ impl Resolver<'_> {
             .filter(|(u, _)| !u.trim().is_empty());
         let pw_file = self.in_file(raw.smtp_password_file.as_ref());
         let ca_file = self.in_file(raw.smtp_ca_file.as_ref());
-        let is_smtp = url.as_ref().is_some_and(|(u, _)| u.trim().starts_with("smtp"));
+        let is_smtp = url
+            .as_ref()
+            .and_then(|(u, _)| url::Url::parse(u.trim()).ok())
+            .is_some_and(|u| matches!(u.scheme(), "smtp" | "smtps"));
         let applies = is_smtp && url.as_ref().is_some_and(Self::password_file_applies);
         let password = match (&pw_file, applies) {
             (Some((p, _)), true) => Some(read_secret_file(p)),
@@ -894,7 +897,8 @@ impl Resolver<'_> {
                 let result = ca.map(|r| r.map(|_| ())).unwrap_or(Ok(()));
                 self.record("smtp_ca_file", path_shown(&p), source, result);
                 if !is_smtp {
-                    self.note("not used: the transport is not SMTP");
+                    let unset = self.entries.iter().any(|e| e.key == "smtp_url" && e.value == Shown::Unset);
+                    self.note(if unset { "not used: no smtp_url" } else { "not used: the transport is not SMTP" });
                 }
             }
         }
@@ -1295,6 +1299,7 @@ mod tests {
             ("smtp_url", "env", "smtp://u@mail.example", true, Some("from-file")),
             ("smtp_url", "file", "smtp://u@mail.example", true, Some("from-file")),
             ("smtp_url", "file", "smtp://u:from-url@mail.example", false, Some("from-url")),
+            ("smtp_url", "env", "SMTPS://u@mail.example", true, Some("from-file")),
         ];
         for (key, layer, url, with_file, expected) in &table {
             let row = format!("{key} in {layer}: {url}, password file {with_file}");

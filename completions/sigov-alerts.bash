@@ -34,6 +34,9 @@ _sigov__alerts() {
             sigov__alerts,completions)
                 cmd="sigov__alerts__subcmd__completions"
                 ;;
+            sigov__alerts,config)
+                cmd="sigov__alerts__subcmd__config"
+                ;;
             sigov__alerts,crontab)
                 cmd="sigov__alerts__subcmd__crontab"
                 ;;
@@ -76,6 +79,9 @@ _sigov__alerts() {
             sigov__alerts__subcmd__help,completions)
                 cmd="sigov__alerts__subcmd__help__subcmd__completions"
                 ;;
+            sigov__alerts__subcmd__help,config)
+                cmd="sigov__alerts__subcmd__help__subcmd__config"
+                ;;
             sigov__alerts__subcmd__help,crontab)
                 cmd="sigov__alerts__subcmd__help__subcmd__crontab"
                 ;;
@@ -107,7 +113,7 @@ _sigov__alerts() {
 
     case "${cmd}" in
         sigov__alerts)
-            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help"
+            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor config deliver history status crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -580,6 +586,72 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sigov__alerts__subcmd__config)
+            opts="-v -q -h --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timezone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sigov__alerts__subcmd__crontab)
             opts="-v -q -h --staggered --run-all --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -771,7 +843,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__alerts__subcmd__help)
-            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions help"
+            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor config deliver history status crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -855,6 +927,20 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__alerts__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sigov__alerts__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

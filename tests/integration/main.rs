@@ -4,6 +4,7 @@ mod all_checks;
 mod cli;
 mod common;
 mod completions;
+mod config;
 mod delivery;
 mod galera;
 mod ops;

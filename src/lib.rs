@@ -129,6 +129,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
         _ => {}
     }
     let cfg = Config::load(&cli.global)?;
+    db::set_statement_timeout(cfg.database_timeout);
     init_tracing(cli, cfg.log_file.as_deref())?;
     signals::listen();
     let verbose = cli.global.verbose > 0;

@@ -102,9 +102,14 @@ impl RunLock {
     /// goes with the file).
     pub async fn release(self) {
         if let Some(mut conn) = self.conn {
-            // language=MySQL
-            let _ = sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut conn).await;
-            let _ = conn.close().await;
+            // A courtesy: the server releases the lock when the connection
+            // ends anyway, so a stalled server gets a second at most.
+            let release = async {
+                // language=MySQL
+                let _ = sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut conn).await;
+                let _ = conn.close().await;
+            };
+            let _ = tokio::time::timeout(db::CLOSE_TIMEOUT, release).await;
         }
     }
 }

@@ -64,15 +64,20 @@ pub struct AppContent {
     pub stage: Option<StageFacts>,
 }
 
-/// E-mails still queued, per check, in one query.
-pub async fn queued_by_check(db: &mut Db) -> Result<Vec<(String, u32)>> {
+/// E-mails still queued, per check, in one query; with `run_id`, rows
+/// another live deliverer has claimed are not counted (they are being sent,
+/// not waiting for a retry).
+pub async fn queued_by_check(db: &mut Db, run_id: Option<&str>) -> Result<Vec<(String, u32)>> {
     // language=MySQL
-    let rows = sqlx::query(
-        "SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued' GROUP BY check_slug",
-    )
-    .fetch_all(db.conn())
-    .within("reading the outbox")
-    .await?;
+    let mut qb: QueryBuilder<MySql> =
+        QueryBuilder::new("SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'");
+    if let Some(run_id) = run_id {
+        qb.push(" AND (claimed_by IS NULL OR claimed_by = ")
+            .push_bind(run_id)
+            .push(" OR claim_expires_at < UTC_TIMESTAMP(6))");
+    }
+    qb.push(" GROUP BY check_slug");
+    let rows = qb.build().fetch_all(db.conn()).within("reading the outbox").await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u32)))
         .collect::<std::result::Result<_, sqlx::Error>>()

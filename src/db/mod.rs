@@ -17,6 +17,9 @@ pub mod outbox;
 pub mod read;
 pub mod write;
 
+/// How long closing a connection may take (the server cleans up anyway).
+pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How long a connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -202,7 +205,7 @@ impl Db {
 
     /// Closes the connection cleanly.
     pub async fn close(self) {
-        let _ = self.conn.close().await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.conn.close()).await;
     }
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod completions;
 mod config;
 mod delivery;
+mod faults;
 mod galera;
 mod ops;
 mod project_deadlines;

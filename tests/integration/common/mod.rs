@@ -35,13 +35,20 @@ pub struct TestDb {
     pub conn: MySqlConnection,
     /// Temporary directory for lock files and mail.
     pub dir: tempfile::TempDir,
+    /// The server URL, without database.
+    server: String,
     rt: tokio::runtime::Runtime,
 }
 
 impl TestDb {
     /// A new database with the app schema and our migrations applied.
     pub fn new() -> TestDb {
-        let db = Self::bare();
+        Self::on(&server_url())
+    }
+
+    /// A new migrated database with the app schema on the server at `server`.
+    pub fn on(server: &str) -> TestDb {
+        let db = Self::bare_on(server);
         let out = db.cmd(&["migrate"]).output().expect("run migrate");
         assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
         db
@@ -49,6 +56,11 @@ impl TestDb {
 
     /// A new database with only the app schema (not migrated).
     pub fn bare() -> TestDb {
+        Self::bare_on(&server_url())
+    }
+
+    /// A new database with only the app schema on the server at `server`.
+    pub fn bare_on(server: &str) -> TestDb {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let name = format!(
             "sigov_t_{}_{}_{}",
@@ -56,7 +68,7 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::SeqCst),
             chrono::Utc::now().timestamp_subsec_micros()
         );
-        let server = server_url();
+        let server = server.to_string();
         let url = format!("{}/{}", server.trim_end_matches('/'), name);
         let conn = rt.block_on(async {
             let mut admin = MySqlConnection::connect(&format!("{}/mysql", server.trim_end_matches('/')))
@@ -73,7 +85,7 @@ impl TestDb {
             sqlx::raw_sql(sqlx::AssertSqlSafe(SCHEMA)).execute(&mut conn).await.expect("load schema");
             conn
         });
-        TestDb { name, url, conn, dir: tempfile::tempdir().unwrap(), rt }
+        TestDb { name, url, conn, dir: tempfile::tempdir().unwrap(), server, rt }
     }
 
     /// Runs SQL statements (fixtures).
@@ -318,7 +330,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let server = server_url();
+        let server = self.server.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
@@ -331,6 +343,86 @@ impl Drop for TestDb {
         })
         .join();
     }
+}
+
+/// A private MariaDB server of this test alone (its own data directory and
+/// port), for faults that would disturb the shared one (SIGSTOP). Killed
+/// when dropped.
+pub struct PrivateServer {
+    /// `mysql://root@127.0.0.1:PORT`.
+    pub url: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateServer {
+    /// Stops the server process (SIGSTOP): it answers nothing.
+    pub fn stop_process(&self) {
+        signal(self.child.id(), "-STOP");
+    }
+
+    /// Lets it go on (SIGCONT).
+    pub fn continue_process(&self) {
+        signal(self.child.id(), "-CONT");
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill").arg(sig).arg(pid.to_string()).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok, "kill {sig} {pid}");
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        signal(self.child.id(), "-CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a private MariaDB (Debian's mariadb-server binaries, installed by
+/// scripts/test). Panics when it cannot start: a test that needs it must
+/// not pass without it.
+pub fn private_server() -> PrivateServer {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let root = if is_root() { vec!["--user=root"] } else { vec![] };
+    let out = Command::new("mariadb-install-db")
+        .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
+        .arg(format!("--datadir={}", data.display()))
+        .args(&root)
+        .output()
+        .expect("mariadb-install-db (Debian's mariadb-server)");
+    assert!(out.status.success(), "mariadb-install-db: {}", String::from_utf8_lossy(&out.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("/usr/sbin/mariadbd")
+        .arg("--no-defaults")
+        .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--socket={}", dir.path().join("sock").display()))
+        .arg(format!("--log-error={}", dir.path().join("error.log").display()))
+        .arg(format!("--port={port}"))
+        .args(["--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin"])
+        .args(["--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci"])
+        .args(["--innodb-buffer-pool-size=64M"])
+        .args(&root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start mariadbd");
+    let server = PrivateServer { url: format!("mysql://root@127.0.0.1:{port}"), child, _dir: dir };
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "the private MariaDB did not come up");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
 }
 
 /// A readable id padded to 32 hex characters: `uid("c1")` →

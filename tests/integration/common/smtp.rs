@@ -40,6 +40,18 @@ pub struct Behaviour {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// With `tls`: TLS from the first byte (smtps) instead of STARTTLS.
     pub implicit_tls: bool,
+    /// Require AUTH PLAIN with this user and password (535 otherwise).
+    pub auth: Option<(String, String)>,
+    /// Reply this to every MAIL FROM (e.g. `421 4.3.2 shutting down`).
+    pub mail_reply: Option<String>,
+    /// Reply this to every RCPT; `{addr}` stands for the address.
+    pub rcpt_all: Option<String>,
+    /// Once this many messages are accepted, hold the end of the next
+    /// message's data (no reply, not counted) until [`SmtpSink::release`].
+    pub block_after: Option<usize>,
+    /// Hold each session's first end of data until this many sessions are
+    /// open (at most 30 s), so that that many clients are sending at once.
+    pub hold_until_sessions: Option<usize>,
 }
 
 /// A self-signed certificate for `localhost`: the server configuration and
@@ -65,6 +77,11 @@ struct State {
     count: usize,
     sessions: usize,
     tls_sessions: usize,
+    auth_attempts: usize,
+    /// Sessions holding a message because of `block_after`.
+    blocked: usize,
+    /// Held messages still to be dropped, not accepted (their client was killed).
+    to_drop: usize,
 }
 
 /// A running sink; it stops with the process.
@@ -135,6 +152,41 @@ impl SmtpSink {
         self.state.lock().unwrap().tls_sessions
     }
 
+    /// AUTH commands received.
+    pub fn auth_attempts(&self) -> usize {
+        self.state.lock().unwrap().auth_attempts
+    }
+
+    /// Sessions holding a message because of `block_after`.
+    pub fn blocked(&self) -> usize {
+        self.state.lock().unwrap().blocked
+    }
+
+    /// Lets held messages go (they are then accepted), and stops holding.
+    pub fn release(&self) {
+        self.state.lock().unwrap().behaviour.block_after = None;
+    }
+
+    /// Drops held messages unanswered and uncounted (their client is gone),
+    /// and stops holding.
+    pub fn drop_held(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.to_drop = s.blocked;
+        s.behaviour.block_after = None;
+    }
+
+    /// Waits until `f` holds (at most `secs` seconds); false on time-out.
+    pub fn wait_for(&self, secs: u64, f: impl Fn(&SmtpSink) -> bool) -> bool {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !f(self) {
+            if std::time::Instant::now() > end {
+                return false;
+            }
+            thread::sleep(std::time::Duration::from_millis(5));
+        }
+        true
+    }
+
     /// Stops accepting new connections (existing ones finish).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -188,6 +240,7 @@ fn dialogue<S: Read + Write>(
     let mut from = String::new();
     let mut to: Vec<String> = Vec::new();
     let mut line = String::new();
+    let mut first_message = true;
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
@@ -197,9 +250,21 @@ fn dialogue<S: Read + Write>(
         let upper = cmd.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
             let tls = if offer_tls { "250-STARTTLS\r\n" } else { "" };
+            let auth = if state.lock().unwrap().behaviour.auth.is_some() { "250-AUTH PLAIN\r\n" } else { "" };
             reader.get_mut().write_all(
-                format!("250-localhost\r\n{tls}250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n").as_bytes(),
+                format!("250-localhost\r\n{tls}{auth}250-8BITMIME\r\n250-SMTPUTF8\r\n250 PIPELINING\r\n").as_bytes(),
             )?;
+        } else if upper.starts_with("AUTH PLAIN") {
+            let reply = {
+                let mut s = state.lock().unwrap();
+                s.auth_attempts += 1;
+                let expected = s.behaviour.auth.as_ref().map(|(u, p)| base64(format!("\0{u}\0{p}").as_bytes()));
+                match expected {
+                    Some(e) if cmd[10..].trim() == e => "235 2.7.0 authenticated",
+                    _ => "535 5.7.8 authentication credentials invalid",
+                }
+            };
+            reader.get_mut().write_all(format!("{reply}\r\n").as_bytes())?;
         } else if upper == "STARTTLS" && offer_tls {
             reader.get_mut().write_all(b"220 2.0.0 ready to start TLS\r\n")?;
             return Ok(Next::StartTls);
@@ -208,7 +273,10 @@ fn dialogue<S: Read + Write>(
         } else if upper.starts_with("MAIL FROM:") {
             from = addr(&cmd[10..]);
             to.clear();
-            reader.get_mut().write_all(b"250 2.1.0 ok\r\n")?;
+            match state.lock().unwrap().behaviour.mail_reply.clone() {
+                Some(r) => reader.get_mut().write_all(format!("{r}\r\n").as_bytes())?,
+                None => reader.get_mut().write_all(b"250 2.1.0 ok\r\n")?,
+            }
         } else if upper.starts_with("RCPT TO:") {
             let a = addr(&cmd[8..]);
             let reply = {
@@ -216,6 +284,8 @@ fn dialogue<S: Read + Write>(
                 if s.behaviour.defer_next > 0 {
                     s.behaviour.defer_next -= 1;
                     Some("451 4.3.0 try again later".to_string())
+                } else if let Some(r) = &s.behaviour.rcpt_all {
+                    Some(r.replace("{addr}", &a))
                 } else {
                     s.behaviour.rcpt_replies.get(&a).cloned()
                 }
@@ -254,6 +324,9 @@ fn dialogue<S: Read + Write>(
             if delay > 0 {
                 thread::sleep(std::time::Duration::from_millis(delay));
             }
+            if !hold(state, std::mem::take(&mut first_message)) {
+                return Ok(Next::Done);
+            }
             {
                 let mut s = state.lock().unwrap();
                 s.count += 1;
@@ -275,6 +348,56 @@ fn dialogue<S: Read + Write>(
             reader.get_mut().write_all(b"502 5.5.2 not implemented\r\n")?;
         }
     }
+}
+
+/// Holds the end of a message's data as `block_after` and
+/// `hold_until_sessions` say; false when the held message is to be dropped.
+fn hold(state: &Arc<Mutex<State>>, first_of_session: bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut counted = false;
+    loop {
+        {
+            let mut s = state.lock().unwrap();
+            if counted && s.to_drop > 0 {
+                s.to_drop -= 1;
+                s.blocked -= 1;
+                return false;
+            }
+            let waits_for_sessions =
+                first_of_session && s.behaviour.hold_until_sessions.is_some_and(|n| s.sessions < n);
+            let blocked = s.behaviour.block_after.is_some_and(|n| s.count >= n);
+            if !blocked && counted {
+                s.blocked -= 1;
+                counted = false;
+            }
+            if blocked && !counted {
+                s.blocked += 1;
+                counted = true;
+            }
+            if !blocked && (!waits_for_sessions || std::time::Instant::now() > end) {
+                return true;
+            }
+        }
+        thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Standard base64 (for AUTH PLAIN).
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn addr(s: &str) -> String {

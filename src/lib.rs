@@ -17,6 +17,7 @@ pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod outbox_cmd;
 pub mod pyfmt;
 pub mod report;
 pub mod runs;
@@ -153,6 +154,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             }
             return Ok(if s.healthy { 0 } else { 1 });
         }
+        Command::Outbox(a) => return outbox_cmd::run(&cfg, a, cli.global.quiet).await,
         Command::Deliver(a) => {
             let pb = app::progress(show_progress);
             let (d, code) = app::deliver_queued(&cfg, &pb, a.now).await?;

@@ -144,8 +144,8 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             return Ok(0);
         }
         Command::Status(a) => {
-            let mut db = db::Db::connect(cfg.database()?).await?;
-            let s = history::status(&mut db, a.stale_after, a.stuck_after).await;
+            let mut db = outbox_cmd::connect(&cfg).await?;
+            let s = history::status(&mut db, a.stale_after, a.stuck_after, cfg.timezone).await;
             db.close().await;
             let s = s?;
             match a.format {

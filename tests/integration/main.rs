@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod delivery;
 mod ops;
+mod outbox;
 mod project_deadlines;

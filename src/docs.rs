@@ -97,7 +97,10 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let mut root = Cli::command().disable_help_subcommand(true);
     root.build();
     let mut pages = Vec::new();
-    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
+    // One page per command, and per sub-command (`outbox retry`).
+    let subs = root.get_subcommands().filter(|s| !s.is_hide_set());
+    let nested = subs.flat_map(|s| std::iter::once(s).chain(s.get_subcommands().filter(|n| !n.is_hide_set())));
+    for sub in nested {
         let mut buf = Vec::new();
         if render(sub, &mut buf).is_ok() {
             pages.push((format!("{}.1", sub.get_display_name().unwrap_or(sub.get_name())), buf));
@@ -211,6 +214,8 @@ mod tests {
         }
         assert!(pages.iter().any(|(n, _)| n == "sigov-alerts-run-all.1"));
         assert!(pages.iter().all(|(n, _)| n != "sigov-alerts-generate-man.1"));
+        assert!(pages.iter().any(|(n, _)| n == "sigov-alerts-outbox-retry.1"));
+        assert!(pages.iter().all(|(n, _)| !n.ends_with("-help.1")), "no page for clap's help sub-command");
         check("man", pages);
     }
 

@@ -137,18 +137,28 @@ pub struct Status {
     pub stuck: u64,
     /// Oldest queued e-mail (UTC).
     pub oldest_queued: Option<String>,
+    /// Ledger id of the oldest queued e-mail (what `outbox retry` takes).
+    pub oldest_queued_id: Option<u64>,
+    /// Its next attempt, RFC 3339 in the configured time zone; `null` when
+    /// nothing is queued or it is due at the next delivery.
+    pub oldest_queued_next_attempt: Option<String>,
     /// E-mails rejected permanently in the last 24 hours.
     pub failed_24h: u64,
     /// E-mails abandoned in the last 24 hours.
     pub abandoned_24h: u64,
+    /// The same next attempt as text (`2026-12-01 09:30 +01:00`).
+    #[serde(skip)]
+    pub oldest_next_local: Option<String>,
     /// Healthy?
     pub healthy: bool,
     /// Why not.
     pub problems: Vec<String>,
 }
 
-/// Reads the status in four queries.
-pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -> Result<Status> {
+/// Reads the status in five queries. A queued e-mail's age counts from
+/// when it was queued, or queued again (`queued_at`; `created_at` for rows
+/// older than that column); times shown locally are in `tz`.
+pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration, tz: chrono_tz::Tz) -> Result<Status> {
     const WHAT: &str = "reading the status";
     let now = Utc::now().naive_utc();
     let stale = chrono::Duration::from_std(stale_after).unwrap_or(chrono::Duration::hours(26));
@@ -181,7 +191,8 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -
     }
     // language=MySQL
     let r = sqlx::query(
-        "SELECT COUNT(*), COALESCE(SUM(created_at < ?), 0), MIN(created_at) FROM sigov_alerts_deliveries WHERE state = 'queued'",
+        "SELECT COUNT(*), COALESCE(SUM(COALESCE(queued_at, created_at) < ?), 0), MIN(COALESCE(queued_at, created_at))
+         FROM sigov_alerts_deliveries WHERE state = 'queued'",
     )
     .bind(now - stuck)
     .fetch_one(db.conn())
@@ -190,6 +201,21 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -
     let queued = num(&r, 0);
     let stuck_n = num(&r, 1);
     let oldest: Option<NaiveDateTime> = r.try_get(2).ok().flatten();
+    // language=MySQL
+    let first = sqlx::query(
+        "SELECT id, next_attempt_at FROM sigov_alerts_deliveries WHERE state = 'queued'
+         ORDER BY COALESCE(queued_at, created_at), id LIMIT 1",
+    )
+    .fetch_optional(db.conn())
+    .await
+    .map_err(|e| Error::db(WHAT, e))?;
+    let (oldest_id, oldest_next) = match &first {
+        Some(r) => (
+            Some(r.try_get::<u64, _>(0).map_err(|e| Error::db(WHAT, e))?),
+            r.try_get::<Option<NaiveDateTime>, _>(1).map_err(|e| Error::db(WHAT, e))?,
+        ),
+        None => (None, None),
+    };
     // language=MySQL
     let f = sqlx::query(
         "SELECT COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'abandoned'), 0) FROM sigov_alerts_deliveries
@@ -212,6 +238,9 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -
         queued,
         stuck: stuck_n,
         oldest_queued: oldest.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+        oldest_queued_id: oldest_id,
+        oldest_queued_next_attempt: oldest_next.map(|t| crate::outbox_cmd::json_time(t, tz)),
+        oldest_next_local: oldest_next.map(|t| crate::outbox_cmd::text_time(t, tz)),
         failed_24h,
         abandoned_24h,
         healthy: problems.is_empty(),
@@ -242,6 +271,10 @@ pub fn status_text(s: &Status) -> String {
         s.failed_24h,
         s.abandoned_24h
     );
+    if let Some(id) = s.oldest_queued_id {
+        let next = s.oldest_next_local.as_deref().map(|t| format!("next attempt {t}"));
+        let _ = writeln!(o, "oldest queued e-mail: id {id}, {}", next.as_deref().unwrap_or("due at the next delivery"));
+    }
     if s.healthy {
         o.push_str("healthy\n");
     } else {

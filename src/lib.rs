@@ -18,6 +18,7 @@ pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod outbox_cmd;
 pub mod pyfmt;
 pub mod report;
 pub mod runs;
@@ -162,8 +163,8 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             return Ok(0);
         }
         Command::Status(a) => {
-            let mut db = db::Db::connect(cfg.database()?).await?;
-            let s = history::status(&mut db, a.stale_after, a.stuck_after).await;
+            let mut db = outbox_cmd::connect(&cfg).await?;
+            let s = history::status(&mut db, a.stale_after, a.stuck_after, cfg.timezone).await;
             db.close().await;
             let s = s?;
             match a.format {
@@ -172,6 +173,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             }
             return Ok(if s.healthy { 0 } else { 1 });
         }
+        Command::Outbox(a) => return outbox_cmd::run(&cfg, a, cli.global.quiet).await,
         Command::Deliver(a) => {
             let pb = app::progress(show_progress);
             let (d, code) = app::deliver_queued(&cfg, &pb, a.now).await?;

@@ -14,6 +14,7 @@ use crate::config::DbTarget;
 use crate::error::{Error, Result};
 
 pub mod outbox;
+pub mod outbox_admin;
 pub mod read;
 pub mod write;
 

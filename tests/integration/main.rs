@@ -9,4 +9,5 @@ mod delivery;
 mod faults;
 mod galera;
 mod ops;
+mod outbox;
 mod project_deadlines;

@@ -9,6 +9,9 @@ pub mod code {
     pub const OK: u8 = 0;
     /// Usage error (clap).
     pub const USAGE: u8 = 2;
+    /// A flag combination or value refused on purpose (`--at` on a real run
+    /// without `--replay`, an instant the tables cannot hold).
+    pub const REFUSED: u8 = 64;
     /// Some e-mails were rejected permanently.
     pub const DATAERR: u8 = 65;
     /// The database is unreachable.
@@ -28,6 +31,8 @@ pub mod code {
 pub enum Error {
     /// Bad configuration value, missing app tables, migrations not applied.
     Config(String),
+    /// A flag combination or value refused on purpose.
+    Refused(String),
     /// Another run holds the lock.
     LockHeld(String),
     /// The database cannot be reached.
@@ -51,6 +56,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
+            Error::Refused(_) => code::REFUSED,
             Error::LockHeld(_) | Error::Interrupted => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
@@ -88,8 +94,18 @@ impl Error {
 
 /// Merges exit codes: the most pressing class wins.
 pub fn merge_exit(a: u8, b: u8) -> u8 {
-    const ORDER: [u8; 7] =
-        [code::SOFTWARE, code::UNAVAILABLE, code::NOPERM, code::CONFIG, code::DATAERR, code::TEMPFAIL, code::OK];
+    // A refusal (64) comes before anything is done, like a missing privilege
+    // or a bad configuration: the operator must change the command line.
+    const ORDER: [u8; 8] = [
+        code::SOFTWARE,
+        code::UNAVAILABLE,
+        code::NOPERM,
+        code::REFUSED,
+        code::CONFIG,
+        code::DATAERR,
+        code::TEMPFAIL,
+        code::OK,
+    ];
     let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
     if rank(a) <= rank(b) { a } else { b }
 }
@@ -103,6 +119,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config(m)
+            | Error::Refused(m)
             | Error::LockHeld(m)
             | Error::Unavailable(m)
             | Error::Db(m)
@@ -119,3 +136,16 @@ impl std::error::Error for Error {}
 
 /// Result alias for the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_ranks_between_a_missing_privilege_and_a_bad_configuration() {
+        assert_eq!(merge_exit(code::CONFIG, code::REFUSED), code::REFUSED);
+        assert_eq!(merge_exit(code::REFUSED, code::NOPERM), code::NOPERM);
+        assert_eq!(merge_exit(code::TEMPFAIL, code::REFUSED), code::REFUSED);
+        assert_eq!(Error::Refused("x".into()).exit_code(), 64);
+    }
+}

@@ -93,6 +93,9 @@ fn print_json<T: serde::Serialize>(v: &T) {
 }
 
 async fn dispatch(cli: &Cli) -> Result<u8> {
+    if let Some(args) = cli.command.run_args() {
+        args.refuse()?;
+    }
     // Commands that need no configuration.
     match &cli.command {
         Command::Completions(a) => {

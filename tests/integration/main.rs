@@ -4,5 +4,6 @@ mod all_checks;
 mod cli;
 mod common;
 mod delivery;
+mod history;
 mod ops;
 mod project_deadlines;

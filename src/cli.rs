@@ -34,7 +34,7 @@ Exit codes:
   70  internal error
   75  temporary: lock held elsewhere, or e-mails still queued for retry
   77  the database user lacks a privilege the run needs
-  78  configuration error: bad value, missing app tables, migrations not applied";
+  78  configuration error: bad value, missing app tables or columns, migrations not applied";
 
 /// Options shared by every command.
 #[derive(Debug, Args, Default)]

@@ -38,7 +38,7 @@ Temporary: the lock is held by another run, the run was interrupted, or e-mails 
 The database user lacks a privilege the run needs.
 .TP
 \fB78\fR
-Configuration error: bad value, missing app tables, migrations not applied.
+Configuration error: bad value, missing app tables or columns, migrations not applied.
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT

@@ -84,6 +84,8 @@ impl Error {
                     // Table/column privilege missing.
                     "42000" if why.contains("command denied") => Error::Privilege(format!("{what}: {why}")),
                     "42S02" => Error::Config(format!("{what}: {why}")),
+                    // Unknown column: an app upgrade dropped or renamed one.
+                    "42S22" => Error::Config(format!("{what}: {}", unknown_column(db.message()))),
                     _ => Error::Db(format!("{what}: {why}")),
                 }
             }
@@ -108,6 +110,30 @@ pub fn merge_exit(a: u8, b: u8) -> u8 {
     ];
     let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
     if rank(a) <= rank(b) { a } else { b }
+}
+
+/// Explains MariaDB's "Unknown column 'p.client' in 'field list'": names
+/// the app table when the column belongs to only one of those the checks use.
+fn unknown_column(message: &str) -> String {
+    let quoted = message.split('\'').nth(1).unwrap_or_default();
+    let column = quoted.rsplit('.').next().unwrap_or_default();
+    let tables: Vec<&str> =
+        crate::db::APP_COLUMNS.iter().filter(|(_, cols)| cols.contains(&column)).map(|(t, _)| *t).collect();
+    let why = one_line(message);
+    match tables.as_slice() {
+        [] => format!(
+            "{why}: the database schema does not match this version of sigov-alerts (see `sigov-alerts doctor`)"
+        ),
+        [table] => format!(
+            "the app's schema changed: column {table}.{column} is missing ({why}); this version of sigov-alerts \
+             needs it, `sigov-alerts doctor` lists every missing column"
+        ),
+        several => format!(
+            "the app's schema changed: column {quoted} is missing ({why}; one of {}); this version of sigov-alerts \
+             needs it, `sigov-alerts doctor` names the table",
+            several.iter().map(|t| format!("{t}.{column}")).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// Collapses a message to one line.
@@ -140,6 +166,17 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_column_names_its_app_table_when_only_one_has_it() {
+        let m = unknown_column("Unknown column 'p.client' in 'SELECT'");
+        assert!(m.starts_with("the app's schema changed: column core_projet.client is missing"), "{m}");
+        assert!(m.contains("Unknown column 'p.client'") && m.contains("sigov-alerts doctor"), "{m}");
+        let m = unknown_column("Unknown column 'e.nom' in 'field list'");
+        assert!(m.contains("column e.nom is missing") && m.contains("core_projet.nom, core_typeetape.nom"), "{m}");
+        let m = unknown_column("Unknown column 'x.zzz' in 'where clause'");
+        assert!(m.contains("does not match this version"), "{m}");
+    }
 
     #[test]
     fn a_refusal_ranks_between_a_missing_privilege_and_a_bad_configuration() {

@@ -5,7 +5,7 @@ use crate::common::{SmtpSink, TestDb, all_output, header, parts, uid};
 
 const AT: &str = "2026-03-16T08:00:00+01:00";
 
-fn people(db: &mut TestDb) {
+pub fn people(db: &mut TestDb) {
     db.reference();
     db.user("c1", "Claire", "Martin", "claire@example.org", (true, true, false))
         .user("b1", "Bruno", "Petit", "bruno@example.org", (true, true, false))
@@ -16,7 +16,7 @@ fn people(db: &mut TestDb) {
 }
 
 /// One copy of the scenario; `p` prefixes every item id (hex).
-fn items(db: &mut TestDb, p: &str) {
+pub fn items(db: &mut TestDb, p: &str) {
     let id = |s: &str| format!("{p}{s}");
     let nom = |s: &str| if p.is_empty() { s.to_string() } else { format!("{s} {p}") };
     db.project_full(&id("aa01"), &nom("Portail RH"), "EN_COURS", Some("2026-04-30"), "c1", "15000.00", "ACME");

@@ -253,7 +253,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l no
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l limit -d 'How many runs to show' -r
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l limit -d 'How many runs to show (a run is one command: all its checks)' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l format -d 'Output format' -r -f -a "text\t'Readable text'
 json\t'Stable JSON, for CI and scripts'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l config -d 'TOML configuration file [default: /etc/sigov-alerts.toml if it exists]' -r -F

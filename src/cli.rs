@@ -243,7 +243,7 @@ pub struct DeliverArgs {
 /// Options of `history`.
 #[derive(Debug, Args, Clone)]
 pub struct HistoryArgs {
-    /// How many runs to show
+    /// How many runs to show (a run is one command: all its checks)
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
     /// Output format

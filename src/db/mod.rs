@@ -93,6 +93,11 @@ pub const APP_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The error of a command that needs our tables before `migrate` ran.
+pub fn not_migrated() -> Error {
+    Error::Config("the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into())
+}
+
 /// A connection with a statement counter.
 pub struct Db {
     conn: MySqlConnection,
@@ -181,6 +186,11 @@ impl Db {
     pub async fn is_migrated(&mut self) -> Result<bool> {
         let applied = self.applied_migrations().await?.unwrap_or_default();
         Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
+    }
+
+    /// Refuses to go on before every migration is applied (exit 78).
+    pub async fn require_migrated(&mut self) -> Result<()> {
+        if self.is_migrated().await? { Ok(()) } else { Err(not_migrated()) }
     }
 
     /// Applies the missing migrations; returns the versions applied now.

@@ -16,16 +16,17 @@ fn history_and_status_tell_what_ran_and_what_is_owed() {
     assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]).status.code(), Some(0));
     let out = db.cmd(&["history", "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 5);
-    let pd = rows.iter().find(|r| r["check"] == "project_deadlines").unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["local_date"], "2026-03-16");
+    assert_eq!(runs[0]["exit_code"], 0);
+    let checks = runs[0]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 5);
+    let pd = checks.iter().find(|r| r["check"] == "project_deadlines").unwrap();
     assert_eq!(pd["status"], "ok");
     assert_eq!(pd["rows"], 9);
     assert_eq!(pd["sent"], 8);
-    assert_eq!(pd["local_date"], "2026-03-16");
-    let out = db.cmd(&["history", "--limit", "2"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 
     let out = db.cmd(&["status", "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));

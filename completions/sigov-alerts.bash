@@ -193,7 +193,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__subcmd__alerts__subcmd__check__subcmd__budget)
-            opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -263,7 +263,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__subcmd__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
-            opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,7 +333,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__subcmd__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
-            opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,7 +403,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__subcmd__alerts__subcmd__check__subcmd__stage__subcmd__delays)
-            opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,7 +473,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__subcmd__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
-            opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1485,7 +1485,7 @@ _sigov__alerts() {
             return 0
             ;;
         sigov__subcmd__alerts__subcmd__run__subcmd__all)
-            opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -78,6 +78,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-
 always\t'Always'
 never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l dry-run -d 'Write nothing, send nothing; show what a real run would do'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l replay -d 'Allow a real run with --at: it writes rows dated at that instant and mails them now (to replay a missed run)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -100,6 +101,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-de
 always\t'Always'
 never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l dry-run -d 'Write nothing, send nothing; show what a real run would do'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l replay -d 'Allow a real run with --at: it writes rows dated at that instant and mails them now (to replay a missed run)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -122,6 +124,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-dea
 always\t'Always'
 never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l dry-run -d 'Write nothing, send nothing; show what a real run would do'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l replay -d 'Allow a real run with --at: it writes rows dated at that instant and mails them now (to replay a missed run)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -144,6 +147,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" 
 always\t'Always'
 never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l dry-run -d 'Write nothing, send nothing; show what a real run would do'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l replay -d 'Allow a real run with --at: it writes rows dated at that instant and mails them now (to replay a missed run)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -166,6 +170,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract
 always\t'Always'
 never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l dry-run -d 'Write nothing, send nothing; show what a real run would do'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l replay -d 'Allow a real run with --at: it writes rows dated at that instant and mails them now (to replay a missed run)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -188,6 +193,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l co
 always\t'Always'
 never\t'Never'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l dry-run -d 'Write nothing, send nothing; show what a real run would do'
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l replay -d 'Allow a real run with --at: it writes rows dated at that instant and mails them now (to replay a missed run)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -248,7 +254,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l no
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l limit -d 'How many runs to show' -r
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l limit -d 'How many runs to show (a run is one command: all its checks)' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l format -d 'Output format' -r -f -a "text\t'Readable text'
 json\t'Stable JSON, for CI and scripts'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l config -d 'TOML configuration file [default: /etc/sigov-alerts.toml if it exists]' -r -F

@@ -210,9 +210,7 @@ pub async fn run_checks(
     let mut db = Db::connect(target).await?;
     let migrated = db.is_migrated().await?;
     if !migrated && !args.dry_run {
-        return Err(Error::Config(
-            "the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into(),
-        ));
+        return Err(crate::db::not_migrated());
     }
     let lock = if args.dry_run { None } else { Some(RunLock::acquire(cfg, command).await?) };
     if lock.is_some() {
@@ -312,13 +310,16 @@ pub async fn run_checks(
                 };
                 ends.push(runs::RunEnd { row: *row, status, counts: r.counts, error: r.error.clone() });
             }
-            runs::finish_runs(&mut db, &ends).await?;
+            runs::finish_runs(&mut db, &ends, exit).await?;
             finish(&mut db, cfg, exit).await?;
         }
         Ok((reports, delivery, exit))
     }
     .instrument(span)
     .await;
+    if let (Err(e), false) = (&result, ctx.dry_run) {
+        runs::abort_runs(&mut db, &ctx.run.run_id, e).await;
+    }
     pb.finish_and_clear();
     if let Some(lock) = lock {
         lock.release().await;
@@ -351,27 +352,44 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result
     let renderer = Renderer::new(cfg.timezone, &cfg.base_url)?;
     let mailer = Mailer::new(cfg, transport)?;
     let mut db = Db::connect(target).await?;
-    if !db.is_migrated().await? {
-        return Err(Error::Config(
-            "the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into(),
-        ));
-    }
+    db.require_migrated().await?;
     let lock = RunLock::acquire(cfg, "deliver").await?;
     runs::close_orphans(&mut db, cfg.database_lock).await?;
-    let run_id = new_run_id();
+    let instant = Utc::now();
+    let run = Run {
+        run_id: new_run_id(),
+        command: "deliver".into(),
+        host: crate::lock::hostname(),
+        pid: std::process::id(),
+        instant: instant.naive_utc(),
+        today: business_day(instant, cfg.timezone).0,
+    };
     let mut per_check = HashMap::new();
     let result = async {
+        let row = runs::start_run(&mut db, &run).await?;
         let deliverer =
-            delivery::Deliverer { cfg, renderer: &renderer, mailer: &mailer, run_id: &run_id, ignore_backoff: now };
+            delivery::Deliverer { cfg, renderer: &renderer, mailer: &mailer, run_id: &run.run_id, ignore_backoff: now };
         let d = delivery::deliver(&mut db, &deliverer, &mut per_check, pb).await?;
         let mut exit = d.exit_code();
-        if signals::interrupted() {
+        let interrupted = signals::interrupted();
+        if interrupted {
             exit = error::merge_exit(exit, code::TEMPFAIL);
         }
+        let counts = Counts { sent: d.sent, queued: d.queued, failed: d.failed + d.abandoned, ..Counts::default() };
+        let status = match counts.queued + counts.failed {
+            _ if interrupted => "interrupted",
+            0 => "ok",
+            _ => "partial",
+        };
+        let end = runs::RunEnd { row, status, counts, error: d.stopped.clone() };
+        runs::finish_runs(&mut db, &[end], exit).await?;
         finish(&mut db, cfg, exit).await?;
         Ok((d, exit))
     }
     .await;
+    if let Err(e) = &result {
+        runs::abort_runs(&mut db, &run.run_id, e).await;
+    }
     pb.finish_and_clear();
     lock.release().await;
     db.close().await;

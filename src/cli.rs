@@ -28,12 +28,13 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0   everything due was recorded and every e-mail owed is delivered
   2   usage error
+  64  refused on purpose: --at on a real run without --replay, or an instant out of range
   65  some e-mails were rejected permanently (recorded, not retried)
   69  the database is unreachable: nothing was done
   70  internal error
   75  temporary: lock held elsewhere, or e-mails still queued for retry
   77  the database user lacks a privilege the run needs
-  78  configuration error: bad value, missing app tables, migrations not applied";
+  78  configuration error: bad value, missing app tables or columns, migrations not applied";
 
 /// Options shared by every command.
 // The configuration flags read no environment through clap: config.rs reads
@@ -141,9 +142,42 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Allow a real run with --at: it writes rows dated at that instant and
+    /// mails them now (to replay a missed run)
+    #[arg(long)]
+    pub replay: bool,
+
     /// Report format on stdout
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// The years an instant may fall in: the tables' DATETIME columns hold
+/// 1000-01-01 to 9999-12-31 and the business day after it must exist; the
+/// margin keeps every conversion safe.
+pub const INSTANT_YEARS: std::ops::RangeInclusive<i32> = 1970..=9998;
+
+impl RunArgs {
+    /// Refuses, on purpose, what parses but must not run (exit 64): a real
+    /// run at another instant without `--replay`, `--replay` without `--at`,
+    /// an instant the tables cannot hold.
+    pub fn refuse(&self) -> Result<(), crate::error::Error> {
+        use chrono::Datelike;
+        let refuse = |m: String| Err(crate::error::Error::Refused(m));
+        match self.at {
+            Some(at) if !INSTANT_YEARS.contains(&at.with_timezone(&chrono::Utc).year()) => refuse(format!(
+                "--at {}: outside the instants the tables can hold (years {} to {})",
+                at.to_rfc3339(),
+                INSTANT_YEARS.start(),
+                INSTANT_YEARS.end()
+            )),
+            Some(_) if !self.dry_run && !self.replay => refuse(
+                "--at on a real run needs --replay: it writes rows dated at that instant and mails them now".into(),
+            ),
+            None if self.replay => refuse("--replay needs --at: the instant of the run to replay".into()),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The commands.
@@ -198,6 +232,21 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The options of a check command or `run-all`.
+    pub fn run_args(&self) -> Option<&RunArgs> {
+        match self {
+            Command::CheckProjectDeadlines(a)
+            | Command::CheckStageDelays(a)
+            | Command::CheckTaskDeadlines(a)
+            | Command::CheckBudget(a)
+            | Command::CheckContractExpiration(a)
+            | Command::RunAll(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
 /// Options of `deliver`.
 #[derive(Debug, Args, Clone)]
 pub struct DeliverArgs {
@@ -220,7 +269,7 @@ pub struct ConfigArgs {
 /// Options of `history`.
 #[derive(Debug, Args, Clone)]
 pub struct HistoryArgs {
-    /// How many runs to show
+    /// How many runs to show (a run is one command: all its checks)
     #[arg(long, default_value_t = 20)]
     pub limit: u32,
     /// Output format

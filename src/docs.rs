@@ -19,6 +19,9 @@ Everything due was recorded and every e-mail owed is delivered (or there was not
 \fB2\fR
 Usage error.
 .TP
+\fB64\fR
+Refused on purpose: \fB\-\-at\fR on a real run without \fB\-\-replay\fR (or \fB\-\-replay\fR without \fB\-\-at\fR), or an instant the tables cannot hold.
+.TP
 \fB65\fR
 Some e-mails were rejected permanently; they are recorded with the server's reply and not retried.
 .TP
@@ -35,7 +38,7 @@ Temporary: the lock is held by another run, the run was interrupted, or e-mails 
 The database user lacks a privilege the run needs.
 .TP
 \fB78\fR
-Configuration error: bad value, missing app tables, migrations not applied.
+Configuration error: bad value, missing app tables or columns, migrations not applied.
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT

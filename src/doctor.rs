@@ -6,7 +6,7 @@ use std::fs::OpenOptions;
 use sqlx::Row;
 
 use crate::config::Config;
-use crate::db::{Db, MIGRATIONS};
+use crate::db::{APP_COLUMNS, Db, MIGRATIONS};
 use crate::error::{Error, code};
 use crate::notify::mail::Mailer;
 
@@ -82,6 +82,50 @@ async fn privileges(db: &mut Db, l: &mut Lines) {
     }
 }
 
+/// Checks, in one query, that every column the checks read and write
+/// exists in the app tables that are present (an app upgrade may drop or
+/// rename one; a run would then fail on it).
+async fn app_columns(db: &mut Db, l: &mut Lines, present_tables: &[String]) {
+    let tables: Vec<&(&str, &[&str])> =
+        APP_COLUMNS.iter().filter(|(t, _)| present_tables.iter().any(|p| p == t)).collect();
+    if tables.is_empty() {
+        return;
+    }
+    // The names are our constants.
+    let list = tables.iter().map(|(t, _)| format!("'{t}'")).collect::<Vec<_>>().join(", ");
+    // language=MySQL
+    let sql = format!(
+        "SELECT table_name, column_name FROM information_schema.columns \
+         WHERE table_schema = DATABASE() AND table_name IN ({list})"
+    );
+    let present: Vec<(String, String)> = match sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.conn()).await {
+        Ok(rows) => rows.iter().filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?))).collect(),
+        Err(e) => return l.fail("app columns", &Error::db("reading the app's columns", e)),
+    };
+    let mut missing = Vec::new();
+    let mut count = 0;
+    for (table, cols) in &tables {
+        for col in *cols {
+            count += 1;
+            if !present.iter().any(|(t, c)| t == table && c.eq_ignore_ascii_case(col)) {
+                missing.push(format!("{table}.{col}"));
+            }
+        }
+    }
+    if missing.is_empty() {
+        l.ok("app columns", format!("{count} columns present"));
+    } else {
+        l.fail(
+            "app columns",
+            &Error::Config(format!(
+                "missing: {} (the app's schema changed: an app upgrade dropped or renamed them; \
+                 this version of sigov-alerts reads or writes them)",
+                missing.join(", ")
+            )),
+        );
+    }
+}
+
 /// Runs every check of the environment; returns the lines and exit code.
 pub async fn doctor(cfg: &Config) -> (String, u8) {
     let mut l = Lines { out: String::new(), exit: code::OK };
@@ -136,6 +180,7 @@ pub async fn doctor(cfg: &Config) -> (String, u8) {
                 } else {
                     l.fail("app tables", &Error::Config(format!("missing: {}", absent.join(", "))));
                 }
+                app_columns(&mut db, &mut l, &present).await;
                 if missing.is_empty() {
                     privileges(&mut db, &mut l).await;
                 }

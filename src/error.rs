@@ -9,6 +9,9 @@ pub mod code {
     pub const OK: u8 = 0;
     /// Usage error (clap).
     pub const USAGE: u8 = 2;
+    /// A flag combination or value refused on purpose (`--at` on a real run
+    /// without `--replay`, an instant the tables cannot hold).
+    pub const REFUSED: u8 = 64;
     /// Some e-mails were rejected permanently.
     pub const DATAERR: u8 = 65;
     /// The database is unreachable.
@@ -28,6 +31,8 @@ pub mod code {
 pub enum Error {
     /// Bad configuration value, missing app tables, migrations not applied.
     Config(String),
+    /// A flag combination or value refused on purpose.
+    Refused(String),
     /// Another run holds the lock.
     LockHeld(String),
     /// The database cannot be reached.
@@ -54,6 +59,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
+            Error::Refused(_) => code::REFUSED,
             Error::LockHeld(_) | Error::Interrupted | Error::Lost(_) => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
@@ -83,6 +89,8 @@ impl Error {
                     // Table/column privilege missing.
                     "42000" if why.contains("command denied") => Error::Privilege(format!("{what}: {why}")),
                     "42S02" => Error::Config(format!("{what}: {why}")),
+                    // Unknown column: an app upgrade dropped or renamed one.
+                    "42S22" => Error::Config(format!("{what}: {}", unknown_column(db.message()))),
                     _ => Error::Db(format!("{what}: {why}")),
                 }
             }
@@ -93,8 +101,18 @@ impl Error {
 
 /// Merges exit codes: the most pressing class wins.
 pub fn merge_exit(a: u8, b: u8) -> u8 {
-    const ORDER: [u8; 7] =
-        [code::SOFTWARE, code::UNAVAILABLE, code::NOPERM, code::CONFIG, code::DATAERR, code::TEMPFAIL, code::OK];
+    // A refusal (64) comes before anything is done, like a missing privilege
+    // or a bad configuration: the operator must change the command line.
+    const ORDER: [u8; 8] = [
+        code::SOFTWARE,
+        code::UNAVAILABLE,
+        code::NOPERM,
+        code::REFUSED,
+        code::CONFIG,
+        code::DATAERR,
+        code::TEMPFAIL,
+        code::OK,
+    ];
     let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
     if rank(a) <= rank(b) { a } else { b }
 }
@@ -111,6 +129,30 @@ pub fn is_conflict(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Explains MariaDB's "Unknown column 'p.client' in 'field list'": names
+/// the app table when the column belongs to only one of those the checks use.
+fn unknown_column(message: &str) -> String {
+    let quoted = message.split('\'').nth(1).unwrap_or_default();
+    let column = quoted.rsplit('.').next().unwrap_or_default();
+    let tables: Vec<&str> =
+        crate::db::APP_COLUMNS.iter().filter(|(_, cols)| cols.contains(&column)).map(|(t, _)| *t).collect();
+    let why = one_line(message);
+    match tables.as_slice() {
+        [] => format!(
+            "{why}: the database schema does not match this version of sigov-alerts (see `sigov-alerts doctor`)"
+        ),
+        [table] => format!(
+            "the app's schema changed: column {table}.{column} is missing ({why}); this version of sigov-alerts \
+             needs it, `sigov-alerts doctor` lists every missing column"
+        ),
+        several => format!(
+            "the app's schema changed: column {quoted} is missing ({why}; one of {}); this version of sigov-alerts \
+             needs it, `sigov-alerts doctor` names the table",
+            several.iter().map(|t| format!("{t}.{column}")).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
 /// Collapses a message to one line.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -120,6 +162,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config(m)
+            | Error::Refused(m)
             | Error::LockHeld(m)
             | Error::Unavailable(m)
             | Error::Db(m)
@@ -137,3 +180,27 @@ impl std::error::Error for Error {}
 
 /// Result alias for the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_column_names_its_app_table_when_only_one_has_it() {
+        let m = unknown_column("Unknown column 'p.client' in 'SELECT'");
+        assert!(m.starts_with("the app's schema changed: column core_projet.client is missing"), "{m}");
+        assert!(m.contains("Unknown column 'p.client'") && m.contains("sigov-alerts doctor"), "{m}");
+        let m = unknown_column("Unknown column 'e.nom' in 'field list'");
+        assert!(m.contains("column e.nom is missing") && m.contains("core_projet.nom, core_typeetape.nom"), "{m}");
+        let m = unknown_column("Unknown column 'x.zzz' in 'where clause'");
+        assert!(m.contains("does not match this version"), "{m}");
+    }
+
+    #[test]
+    fn a_refusal_ranks_between_a_missing_privilege_and_a_bad_configuration() {
+        assert_eq!(merge_exit(code::CONFIG, code::REFUSED), code::REFUSED);
+        assert_eq!(merge_exit(code::REFUSED, code::NOPERM), code::NOPERM);
+        assert_eq!(merge_exit(code::TEMPFAIL, code::REFUSED), code::REFUSED);
+        assert_eq!(Error::Refused("x".into()).exit_code(), 64);
+    }
+}

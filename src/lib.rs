@@ -115,6 +115,9 @@ pub(crate) fn print_json<T: serde::Serialize>(v: &T) {
 }
 
 async fn dispatch(cli: &Cli) -> Result<u8> {
+    if let Some(args) = cli.command.run_args() {
+        args.refuse()?;
+    }
     // Commands that need no configuration.
     match &cli.command {
         Command::Completions(a) => {
@@ -152,24 +155,24 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             return Ok(0);
         }
         Command::History(a) => {
-            let mut db = db::Db::connect(cfg.database()?).await?;
-            let rows = history::history(&mut db, a.limit).await;
+            let mut db = connect_migrated(&cfg).await?;
+            let runs = history::history(&mut db, a.limit, cfg.timezone).await;
             db.close().await;
-            let rows = rows?;
+            let runs = runs?;
             match a.format {
-                Format::Json => print_json(&rows),
-                Format::Text => out(&history::history_text(&rows)),
+                Format::Json => print_json(&runs),
+                Format::Text => out(&history::history_text(&runs, cfg.timezone)),
             }
             return Ok(0);
         }
         Command::Status(a) => {
-            let mut db = outbox_cmd::connect(&cfg).await?;
+            let mut db = connect_migrated(&cfg).await?;
             let s = history::status(&mut db, a.stale_after, a.stuck_after, cfg.timezone).await;
             db.close().await;
             let s = s?;
             match a.format {
                 Format::Json => print_json(&s),
-                Format::Text => out(&history::status_text(&s)),
+                Format::Text => out(&history::status_text(&s, cfg.timezone)),
             }
             return Ok(if s.healthy { 0 } else { 1 });
         }
@@ -212,6 +215,18 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
         err_line(&Error::Interrupted.to_string());
     }
     Ok(report.exit_code)
+}
+
+/// Connects for a report on our tables, refusing before `migrate` (78).
+async fn connect_migrated(cfg: &Config) -> Result<db::Db> {
+    let mut db = db::Db::connect(cfg.database()?).await?;
+    match db.require_migrated().await {
+        Ok(()) => Ok(db),
+        Err(e) => {
+            db.close().await;
+            Err(e)
+        }
+    }
 }
 
 /// Runs the command line; prints any error once on stderr; returns the exit code.

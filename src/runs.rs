@@ -90,12 +90,26 @@ pub struct Counts {
     pub skipped: u32,
 }
 
+/// The `check_slug` of the one row of a run that runs no check (`deliver`).
+pub const NO_CHECK: &str = "-";
+
 /// Records the start of every check of `run` in one statement; returns
 /// the row ids in the order of `checks`.
 pub async fn start_runs(db: &mut Db, run: &Run, checks: &[Check]) -> Result<Vec<u64>> {
+    let slugs: Vec<&str> = checks.iter().map(|c| c.slug()).collect();
+    start_rows(db, run, &slugs).await
+}
+
+/// Records the start of a run that runs no check (`deliver`): one row with
+/// the check `-`; returns its id.
+pub async fn start_run(db: &mut Db, run: &Run) -> Result<u64> {
+    Ok(start_rows(db, run, &[NO_CHECK]).await?[0])
+}
+
+async fn start_rows(db: &mut Db, run: &Run, slugs: &[&str]) -> Result<Vec<u64>> {
     let started = chrono::Utc::now().naive_utc();
-    let mut ids = Vec::with_capacity(checks.len());
-    let chunks: Vec<&[Check]> = if db.autoinc_consecutive { vec![checks] } else { checks.chunks(1).collect() };
+    let mut ids = Vec::with_capacity(slugs.len());
+    let chunks: Vec<&[&str]> = if db.autoinc_consecutive { vec![slugs] } else { slugs.chunks(1).collect() };
     for chunk in chunks {
         // language=MySQL
         let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
@@ -104,7 +118,7 @@ pub async fn start_runs(db: &mut Db, run: &Run, checks: &[Check]) -> Result<Vec<
         qb.push_values(chunk.iter(), |mut b, c| {
             b.push_bind(&run.run_id)
                 .push_bind(&run.command)
-                .push_bind(c.slug())
+                .push_bind(*c)
                 .push_bind(&run.host)
                 .push_bind(run.pid)
                 .push_bind(run.instant)
@@ -132,8 +146,9 @@ pub struct RunEnd {
     pub error: Option<String>,
 }
 
-/// Records the end of run rows, in one statement.
-pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
+/// Records the end of run rows, each with the run's exit code, in one
+/// statement.
+pub async fn finish_runs(db: &mut Db, ends: &[RunEnd], exit_code: u8) -> Result<()> {
     if ends.is_empty() {
         return Ok(());
     }
@@ -142,7 +157,7 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
     // language=MySQL
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
         "INSERT INTO sigov_alerts_runs (id, run_id, command, check_slug, run_instant, local_date, started_at, \
-         finished_at, status, rows_created, emails_sent, emails_queued, emails_failed, skipped, error) ",
+         finished_at, status, rows_created, emails_sent, emails_queued, emails_failed, skipped, error, exit_code) ",
     );
     qb.push_values(ends.iter(), |mut b, e| {
         b.push_bind(e.row)
@@ -159,15 +174,44 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
             .push_bind(e.counts.queued)
             .push_bind(e.counts.failed)
             .push_bind(e.counts.skipped)
-            .push_bind(e.error.as_deref().map(|s| s.chars().take(1000).collect::<String>()));
+            .push_bind(e.error.as_deref().map(|s| s.chars().take(1000).collect::<String>()))
+            .push_bind(i16::from(exit_code));
     });
     qb.push(
         " ON DUPLICATE KEY UPDATE finished_at = VALUES(finished_at), status = VALUES(status), \
          rows_created = VALUES(rows_created), emails_sent = VALUES(emails_sent), emails_queued = VALUES(emails_queued), \
-         emails_failed = VALUES(emails_failed), skipped = VALUES(skipped), error = VALUES(error)",
+         emails_failed = VALUES(emails_failed), skipped = VALUES(skipped), error = VALUES(error), \
+         exit_code = VALUES(exit_code)",
     );
     qb.build().execute(db.conn()).within("recording the run").await?;
     Ok(())
+}
+
+/// After a run ended on `err` before recording its end: its rows still
+/// `running` become `crashed` with the error (what a check committed is not
+/// known here), and every row of the run gets the exit code. Best effort
+/// (the database may be what failed): rows left `running` are closed as
+/// `crashed` by the next run.
+pub async fn abort_runs(db: &mut Db, run_id: &str, err: &Error) {
+    let now = chrono::Utc::now().naive_utc();
+    let message: String = err.to_string().chars().take(1000).collect();
+    // MariaDB assigns left to right: `status` last, so the others see the old one.
+    // language=MySQL
+    let r = sqlx::query(
+        "UPDATE sigov_alerts_runs SET error = IF(status = 'running', ?, error),
+                finished_at = IF(status = 'running', ?, finished_at), exit_code = ?,
+                status = IF(status = 'running', 'crashed', status)
+         WHERE run_id = ?",
+    )
+    .bind(message)
+    .bind(now)
+    .bind(i16::from(err.exit_code()))
+    .bind(run_id)
+    .execute(db.conn())
+    .await;
+    if let Err(e) = r {
+        tracing::debug!(error = %e, "recording the end of a failed run");
+    }
 }
 
 /// Who holds the run, from the newest `running` row, for lock messages.

@@ -76,6 +76,75 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "claims and exit codes", include_str!("../../migrations/0003_claims_and_exit_codes.sql")),
 ];
 
+/// Every column of the app's tables that the statements of `read`, `write`
+/// and `outbox` name, by table (`doctor` checks them all; a test keeps this
+/// list in step with the SQL).
+pub const APP_COLUMNS: &[(&str, &[&str])] = &[
+    ("core_utilisateur", &["id", "first_name", "last_name", "email", "is_active", "statut_actif", "is_superuser"]),
+    ("core_statutprojet", &["id", "nom"]),
+    (
+        "core_projet",
+        &[
+            "id",
+            "nom",
+            "client",
+            "statut_id",
+            "createur_id",
+            "date_fin",
+            "date_creation",
+            "budget_previsionnel",
+            "devise",
+        ],
+    ),
+    ("core_affectation", &["id", "projet_id", "utilisateur_id", "est_responsable_principal", "date_fin"]),
+    ("core_typeetape", &["id", "nom"]),
+    (
+        "core_etapeprojet",
+        &["id", "projet_id", "type_etape_id", "ordre", "statut", "date_fin_prevue", "date_fin_reelle"],
+    ),
+    ("core_tacheetape", &["id", "nom", "statut", "date_fin", "etape_id", "responsable_id"]),
+    ("core_lignebudget", &["projet_id", "type_ligne", "montant"]),
+    ("core_contratgarantie", &["id", "projet_id", "type_garantie", "date_debut", "date_fin"]),
+    (
+        "core_alerteprojet",
+        &[
+            "id",
+            "type_alerte",
+            "niveau",
+            "titre",
+            "message",
+            "lue",
+            "date_creation",
+            "date_lecture",
+            "donnees_contexte",
+            "destinataire_id",
+            "projet_id",
+        ],
+    ),
+    (
+        "core_notificationetape",
+        &[
+            "id",
+            "type_notification",
+            "titre",
+            "message",
+            "lue",
+            "date_creation",
+            "date_lecture",
+            "donnees_contexte",
+            "destinataire_id",
+            "emetteur_id",
+            "etape_id",
+            "cas_test_id",
+        ],
+    ),
+];
+
+/// The error of a command that needs our tables before `migrate` ran.
+pub fn not_migrated() -> Error {
+    Error::Config("the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into())
+}
+
 /// A connection with a statement counter.
 pub struct Db {
     conn: MySqlConnection,
@@ -167,6 +236,11 @@ impl Db {
     pub async fn is_migrated(&mut self) -> Result<bool> {
         let applied = self.applied_migrations().await?.unwrap_or_default();
         Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
+    }
+
+    /// Refuses to go on before every migration is applied (exit 78).
+    pub async fn require_migrated(&mut self) -> Result<()> {
+        if self.is_migrated().await? { Ok(()) } else { Err(not_migrated()) }
     }
 
     /// Applies the missing migrations; returns the versions applied now.
@@ -266,4 +340,120 @@ macro_rules! person_cols {
             "is_superuser"
         )
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The text of every string literal of a Rust source file, one per line.
+    fn literals(src: &str) -> String {
+        let mut out = String::new();
+        let mut chars = src.chars().peekable();
+        let mut in_str = false;
+        while let Some(c) = chars.next() {
+            if in_str {
+                match c {
+                    '\\' => match chars.next() {
+                        // A line continuation: the next line's indent is skipped.
+                        Some('\n') => while chars.next_if(|c| c.is_whitespace()).is_some() {},
+                        Some(e) => out.push(e),
+                        None => {}
+                    },
+                    '"' => {
+                        in_str = false;
+                        out.push('\n');
+                    }
+                    _ => out.push(c),
+                }
+            } else if c == '"' {
+                in_str = true;
+            } else if c == '/' && chars.peek() == Some(&'/') {
+                while chars.next().is_some_and(|c| c != '\n') {}
+            }
+        }
+        out
+    }
+
+    /// The app tables an alias of the SQL in `read`, `write` and `outbox` stands for.
+    fn alias(a: &str) -> Option<&'static [&'static str]> {
+        Some(match a {
+            "a" => &["core_affectation"],
+            "c" | "u" | "r" => &["core_utilisateur"],
+            "p" => &["core_projet"],
+            "s" => &["core_statutprojet"],
+            "e" => &["core_etapeprojet"],
+            // The stage type in the stage query, the task in the task query.
+            "t" => &["core_typeetape", "core_tacheetape"],
+            "te" => &["core_typeetape"],
+            "l" => &["core_lignebudget"],
+            "k" => &["core_contratgarantie"],
+            "ap" => &["core_alerteprojet"],
+            "ne" => &["core_notificationetape"],
+            // Our ledger, and the budget sums' derived table.
+            "d" | "b" => &[],
+            _ => return None,
+        })
+    }
+
+    /// Every column named as `alias.column` or in an `INSERT INTO table (…)`
+    /// list. (The unqualified columns of the app-row reads, `fetch_app_dedup`,
+    /// are all in the INSERT lists of the same tables.)
+    #[test]
+    fn app_columns_list_every_column_the_sql_names() {
+        let mut sql = String::new();
+        for src in [include_str!("read.rs"), include_str!("write.rs"), include_str!("outbox.rs")] {
+            sql.push_str(&literals(src));
+        }
+        sql.push_str(crate::person_cols!("u", ""));
+        let listed = |t: &str, c: &str| APP_COLUMNS.iter().any(|(table, cols)| *table == t && cols.contains(&c));
+        let mut used: BTreeSet<(&str, String)> = BTreeSet::new();
+        let mut unknown = Vec::new();
+        for token in sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.')) {
+            let Some((a, col)) = token.split_once('.') else { continue };
+            if a.is_empty()
+                || !a.chars().all(|c| c.is_ascii_lowercase())
+                || !col.starts_with(|c: char| c.is_ascii_lowercase())
+            {
+                continue;
+            }
+            let Some(tables) = alias(a) else {
+                unknown.push(token.to_string());
+                continue;
+            };
+            if !tables.is_empty() && !tables.iter().any(|t| listed(t, col)) {
+                unknown.push(format!("{token} ({})", tables.join(" or ")));
+            }
+            used.extend(tables.iter().map(|t| (*t, col.to_string())));
+        }
+        let mut rest = sql.as_str();
+        while let Some(i) = rest.find("INSERT INTO core_") {
+            rest = &rest[i + "INSERT INTO ".len()..];
+            let table = rest.split_whitespace().next().unwrap();
+            let list = &rest[rest.find('(').unwrap() + 1..rest.find(')').unwrap()];
+            for col in list.split(',').map(str::trim) {
+                if !listed(table, col) {
+                    unknown.push(format!("{table}.{col}"));
+                }
+                used.insert((APP_COLUMNS.iter().find(|(t, _)| *t == table).unwrap().0, col.to_string()));
+            }
+        }
+        assert!(unknown.is_empty(), "columns named in the SQL but not in APP_COLUMNS: {unknown:?}");
+        assert!(used.len() > 50, "the scan found too little: {used:?}");
+        let unused: Vec<String> = APP_COLUMNS
+            .iter()
+            .flat_map(|(t, cols)| cols.iter().map(move |c| (*t, *c)))
+            .filter(|(t, c)| !used.contains(&(*t, c.to_string())))
+            .map(|(t, c)| format!("{t}.{c}"))
+            .collect();
+        assert!(unused.is_empty(), "columns in APP_COLUMNS that no statement names: {unused:?}");
+    }
+
+    #[test]
+    fn app_columns_cover_the_app_tables_doctor_checks() {
+        let tables: Vec<&str> = APP_COLUMNS.iter().map(|(t, _)| *t).collect();
+        assert_eq!(tables, crate::doctor::APP_TABLES);
+    }
 }

@@ -5,7 +5,7 @@ use crate::common::{SmtpSink, TestDb, all_output, header, parts, uid};
 
 const AT: &str = "2026-03-16T08:00:00+01:00";
 
-fn people(db: &mut TestDb) {
+pub fn people(db: &mut TestDb) {
     db.reference();
     db.user("c1", "Claire", "Martin", "claire@example.org", (true, true, false))
         .user("b1", "Bruno", "Petit", "bruno@example.org", (true, true, false))
@@ -16,7 +16,7 @@ fn people(db: &mut TestDb) {
 }
 
 /// One copy of the scenario; `p` prefixes every item id (hex).
-fn items(db: &mut TestDb, p: &str) {
+pub fn items(db: &mut TestDb, p: &str) {
     let id = |s: &str| format!("{p}{s}");
     let nom = |s: &str| if p.is_empty() { s.to_string() } else { format!("{s} {p}") };
     db.project_full(&id("aa01"), &nom("Portail RH"), "EN_COURS", Some("2026-04-30"), "c1", "15000.00", "ACME");
@@ -54,7 +54,7 @@ fn all_five_checks_twice_second_run_nothing_new() {
     people(&mut db);
     items(&mut db, "");
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
 
     // Stage delays: creator + principal, code in the title, display name in the mail (R7).
@@ -151,14 +151,14 @@ fn all_five_checks_twice_second_run_nothing_new() {
     assert!(html.contains("Conception"), "R7: the stage mail has an HTML part");
 
     // Second run the same day, and again the next day for the once-ever contracts.
-    let out = db.run(&sink.url(), &["run-all", "--at", "2026-03-16T16:00:00+01:00"]);
+    let out = db.run(&sink.url(), &["run-all", "--at", "2026-03-16T16:00:00+01:00", "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(
         db.count("SELECT COUNT(*) FROM core_alerteprojet") + db.count("SELECT COUNT(*) FROM core_notificationetape"),
         11
     );
     assert_eq!(sink.count(), 11);
-    let out = db.run(&sink.url(), &["check-contract-expiration", "--at", "2026-03-20T08:00:00+01:00"]);
+    let out = db.run(&sink.url(), &["check-contract-expiration", "--at", "2026-03-20T08:00:00+01:00", "--replay"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet WHERE type_alerte LIKE 'CONTRAT%'"), 4);
 }
@@ -174,7 +174,7 @@ fn contract_warning_catches_up_after_missed_days_r10() {
     items(&mut db, "");
     let sink = SmtpSink::start();
     // 12 days left: upstream (exactly 30) would never warn again.
-    let out = db.run(&sink.url(), &["check-contract-expiration", "--at", "2026-04-03T08:00:00+02:00"]);
+    let out = db.run(&sink.url(), &["check-contract-expiration", "--at", "2026-04-03T08:00:00+02:00", "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let rows =
         db.rows("SELECT message, donnees_contexte FROM core_alerteprojet WHERE type_alerte = 'CONTRAT_EXPIRATION'");
@@ -193,7 +193,7 @@ fn statement_count_is_the_same_on_a_ten_times_larger_database_r13() {
         }
         let sink = SmtpSink::start();
         let dry = json(&db.run(&sink.url(), &["run-all", "--at", AT, "--dry-run", "--format", "json"]));
-        let out = db.run(&sink.url(), &["run-all", "--at", AT, "--format", "json"]);
+        let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay", "--format", "json"]);
         let real = json(&out);
         assert_eq!(sink.count(), 11 * copies, "{}", all_output(&out));
         (dry["statements"].as_u64().unwrap(), real["statements"].as_u64().unwrap())
@@ -212,7 +212,7 @@ fn digest_mode_sends_one_mail_per_recipient_rows_stay_one_per_alert() {
     let cfg = db.dir.path().join("digest.toml");
     std::fs::write(&cfg, "mail_mode = \"digest\"\n").unwrap();
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(
         db.count("SELECT COUNT(*) FROM core_alerteprojet") + db.count("SELECT COUNT(*) FROM core_notificationetape"),
@@ -232,7 +232,7 @@ fn digest_mode_sends_one_mail_per_recipient_rows_stay_one_per_alert() {
     }
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 11);
     // Nothing new on a second run.
-    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sink.count(), 4);
 }
@@ -245,7 +245,7 @@ fn run_all_keeps_going_when_one_check_fails_and_merges_the_exit_code() {
     // The contracts table disappears (an app migration gone wrong).
     db.exec("SET FOREIGN_KEY_CHECKS = 0; DROP TABLE core_contratgarantie; SET FOREIGN_KEY_CHECKS = 1;");
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--format", "json"]);
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay", "--format", "json"]);
     assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
     let report = json(&out);
     let status: Vec<&str> =

@@ -58,7 +58,7 @@ fn lock_held_on_this_host_exits_75_saying_by_whom() {
     f.try_lock().unwrap();
     std::fs::write(db.lock_file(), "run-all (pid 4242 on cron-host, started 2026-03-16 07:00:00 UTC)").unwrap();
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(75));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -74,7 +74,7 @@ fn lock_held_by_another_host_on_the_database_exits_75() {
     let name = format!("sigov-alerts:{}", db.name);
     assert_eq!(db.count(&format!("SELECT GET_LOCK('{name}', 0)")), 1);
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("database lock"));
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 0);
@@ -87,7 +87,7 @@ fn database_password_never_appears_in_any_output() {
     let secret = "Hunter2-Sup3rSecret";
     let url = db.url.replacen("mysql://root@", &format!("mysql://root:{secret}@"), 1);
     for args in [
-        vec!["check-project-deadlines", "--at", AT],
+        vec!["check-project-deadlines", "--at", AT, "--replay"],
         vec!["-vv", "--log-format", "json", "run-all", "--dry-run"],
         vec!["doctor"],
         vec!["migrate"],
@@ -117,7 +117,7 @@ fn database_password_never_appears_in_any_output() {
         .arg(format!("smtp://mailer:{secret}@127.0.0.1:{}?tls=none", sink.port))
         .arg("--lock-file")
         .arg(db.lock_file())
-        .args(["-vv", "run-all", "--at", AT])
+        .args(["-vv", "run-all", "--at", AT, "--replay"])
         .output()
         .unwrap();
     // The server offers no AUTH: mail stays queued (75), nothing leaks.
@@ -219,7 +219,7 @@ fn doctor_names_a_missing_privilege_77_and_least_privilege_grants_suffice() {
         .arg(sink.url())
         .arg("--lock-file")
         .arg(db.lock_file())
-        .args(["run-all", "--at", AT])
+        .args(["run-all", "--at", AT, "--replay"])
         .output()
         .unwrap();
     assert_eq!(run.status.code(), Some(0), "{}", all_output(&run));

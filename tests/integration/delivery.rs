@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::{SmtpSink, TestDb, all_output, header};
 use crate::project_deadlines::{AT, scenario};
 
-const CHECK: [&str; 3] = ["check-project-deadlines", "--at", AT];
+const CHECK: [&str; 4] = ["check-project-deadlines", "--at", AT, "--replay"];
 
 fn spawn(db: &TestDb, smtp: &str, lock: Option<&str>, args: &[&str]) -> Child {
     let mut c = match lock {
@@ -88,7 +88,7 @@ fn silent_server_ends_within_the_timeout_and_mail_stays_queued() {
     sink.configure(|b| b.silent = true);
     let cfg = config(&db, "smtp_timeout = \"1s\"\nsend_timeout = \"2s\"\n");
     let start = Instant::now();
-    let out = db.run(&sink.url(), &["--config", &cfg, "check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["--config", &cfg, "check-project-deadlines", "--at", AT, "--replay"]);
     let took = start.elapsed();
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert!(took < Duration::from_secs(8), "took {took:?}");
@@ -191,8 +191,8 @@ fn concurrent_runs_same_and_different_lock_files_never_duplicate() {
         };
         let same_host = day % 2 == 0;
         let lock = if same_host { None } else { Some(other_lock) };
-        let a = spawn(&db, &sink.url(), None, &["run-all", "--at", &at]);
-        let b = spawn(&db, &sink.url(), lock, &["run-all", "--at", &at]);
+        let a = spawn(&db, &sink.url(), None, &["run-all", "--at", &at, "--replay"]);
+        let b = spawn(&db, &sink.url(), lock, &["run-all", "--at", &at, "--replay"]);
         let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
         let codes = [a.status.code(), b.status.code()];
         assert!(codes.contains(&Some(0)), "round {day}: {codes:?} {} {}", all_output(&a), all_output(&b));
@@ -232,7 +232,7 @@ fn starttls_is_used_when_offered_and_required_means_required() {
     // Required, but the server offers no STARTTLS: nothing goes out in clear.
     let plain = SmtpSink::start();
     let url = format!("smtp://localhost:{}?tls=required", plain.port);
-    let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT]);
+    let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("STARTTLS"), "{}", all_output(&out));
     assert_eq!(plain.count(), 0);
@@ -266,7 +266,7 @@ fn smtps_speaks_tls_from_the_first_byte() {
         b.implicit_tls = true;
     });
     let url = format!("smtps://localhost:{}", sink.port);
-    let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT]);
+    let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(sink.count(), 8);
     assert_eq!(sink.tls_sessions(), sink.sessions());

@@ -8,6 +8,7 @@ mod config;
 mod delivery;
 mod faults;
 mod galera;
+mod history;
 mod ops;
 mod outbox;
 mod project_deadlines;

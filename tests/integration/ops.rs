@@ -13,19 +13,20 @@ fn history_and_status_tell_what_ran_and_what_is_owed() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("never succeeded"));
 
     let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT]).status.code(), Some(0));
+    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]).status.code(), Some(0));
     let out = db.cmd(&["history", "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 5);
-    let pd = rows.iter().find(|r| r["check"] == "project_deadlines").unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["local_date"], "2026-03-16");
+    assert_eq!(runs[0]["exit_code"], 0);
+    let checks = runs[0]["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 5);
+    let pd = checks.iter().find(|r| r["check"] == "project_deadlines").unwrap();
     assert_eq!(pd["status"], "ok");
     assert_eq!(pd["rows"], 9);
     assert_eq!(pd["sent"], 8);
-    assert_eq!(pd["local_date"], "2026-03-16");
-    let out = db.cmd(&["history", "--limit", "2"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 3);
 
     let out = db.cmd(&["status", "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
@@ -48,7 +49,7 @@ fn metrics_file_is_node_exporter_textfile_format() {
     scenario(&mut db);
     let sink = SmtpSink::start();
     let path = db.dir.path().join("sigov_alerts.prom");
-    let out = db.run(&sink.url(), &["--metrics-file", path.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["--metrics-file", path.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("sigov_alerts_rows_created{check=\"project_deadlines\"} 9\n"), "{text}");
@@ -94,6 +95,7 @@ fn json_logs_carry_run_id_and_check_and_log_file_appends_without_ansi() {
             "run-all",
             "--at",
             AT,
+            "--replay",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
@@ -111,7 +113,7 @@ fn json_logs_carry_run_id_and_check_and_log_file_appends_without_ansi() {
     assert_eq!(first.lines().count(), stderr.lines().count());
     assert!(!first.contains('\u{1b}'), "no ANSI codes in the log file");
     // A second run appends.
-    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0));
     let second = std::fs::read_to_string(&log).unwrap();
     assert!(second.starts_with(&first) && second.len() > first.len());
@@ -123,12 +125,12 @@ fn quiet_on_success_but_errors_on_stderr() {
     let mut db = TestDb::new();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
     let out = db.run(&sink.url(), &["deliver"]);
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["-v", "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["-v", "run-all", "--at", AT, "--replay"]);
     assert!(!out.stderr.is_empty(), "-v gives a summary");
 }
 
@@ -159,7 +161,7 @@ fn old_ledger_rows_are_pruned_once_ever_identities_kept() {
     let mut db = TestDb::new();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT]).status.code(), Some(0));
+    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]).status.code(), Some(0));
     let total = db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries");
     // Age every row past the 90-day retention; pretend one is a once-ever contract alert.
     db.exec(

@@ -47,7 +47,7 @@ fn scenario_creates_the_apps_rows_and_mails() {
     let mut db = TestDb::new();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "quiet on success: {}", all_output(&out));
 
@@ -117,8 +117,8 @@ fn second_run_same_day_creates_and_sends_nothing() {
     let mut db = TestDb::new();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["check-project-deadlines", "--at", AT]).status.code(), Some(0));
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-16T20:00:00+01:00"]);
+    assert_eq!(db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]).status.code(), Some(0));
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-16T20:00:00+01:00", "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
     assert_eq!(sink.count(), 8);
@@ -129,8 +129,8 @@ fn next_day_overdue_alerts_come_again_with_the_new_count() {
     let mut db = TestDb::new();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["check-project-deadlines", "--at", AT]).status.code(), Some(0));
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-17T08:00:00+01:00"]);
+    assert_eq!(db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]).status.code(), Some(0));
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-17T08:00:00+01:00", "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let overdue = db.rows(
         "SELECT message FROM core_alerteprojet WHERE type_alerte = 'ECHEANCE_DEPASSEE' AND date_creation >= '2026-03-17' ORDER BY destinataire_id",
@@ -158,7 +158,7 @@ fn old_stack_row_from_paris_today_suppresses_the_alert_r3a_r2() {
         uid("aa01")
     ));
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--format", "json"]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let skipped = &report["checks"][0]["skipped"];
@@ -182,7 +182,7 @@ fn run_at_0030_paris_uses_the_paris_date_r1() {
     scenario(&mut db);
     let sink = SmtpSink::start();
     // 23:30 UTC on the 15th: the UTC date would make aa01 8 days away.
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-15T23:30:00Z"]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-15T23:30:00Z", "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(rows_by(&mut db, "ECHEANCE_J7").len(), 4);
     let (text, _) = parts(&sink.received()[0].data);
@@ -194,7 +194,7 @@ fn inactive_users_get_nothing_and_no_address_gets_a_row_only_r8_r9() {
     let mut db = TestDb::new();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(db.count(&format!("SELECT COUNT(*) FROM core_alerteprojet WHERE destinataire_id = '{}'", uid("d1"))), 0);
     assert_eq!(db.count(&format!("SELECT COUNT(*) FROM core_alerteprojet WHERE destinataire_id = '{}'", uid("e1"))), 1);
@@ -209,7 +209,7 @@ fn hostile_project_name_subject_single_line_html_escaped_text_raw_r11() {
     db.user("c1", "Claire", "Martin", "claire@example.org", (true, true, false));
     db.project("aa01", "Evil\r\nBcc: x@evil.example <b>gras</b>", "EN_COURS", Some("2026-03-19"), "c1");
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let mails = sink.received();
     assert_eq!(mails.len(), 1);
@@ -252,7 +252,7 @@ fn dry_run_writes_nothing_and_sends_nothing_r14() {
     // The preview equals the real run.
     let json = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--dry-run", "--format", "json"]);
     let preview: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let real = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--format", "json"]);
+    let real = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay", "--format", "json"]);
     let report: serde_json::Value = serde_json::from_slice(&real.stdout).unwrap();
     let strip = |v: &serde_json::Value| -> Vec<(String, String, String)> {
         v["checks"][0]["alerts"]
@@ -292,7 +292,7 @@ fn real_run_before_migrate_fails_with_78() {
     let mut db = TestDb::bare();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -306,7 +306,7 @@ fn smtp_down_rows_committed_mail_queued_then_delivered_once() {
     scenario(&mut db);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let down = format!("smtp://127.0.0.1:{port}?tls=none");
-    let out = db.run(&down, &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&down, &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("8 queued for retry"), "{err}");
@@ -315,11 +315,11 @@ fn smtp_down_rows_committed_mail_queued_then_delivered_once() {
     // Retries wait for their next attempt time; make them due now.
     db.exec("UPDATE sigov_alerts_deliveries SET next_attempt_at = NULL");
     let sink = SmtpSink::start_on(port, true);
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(sink.count(), 8);
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT]);
+    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(sink.count(), 8);
 }

@@ -73,7 +73,7 @@ fn cross_host_kill(trial: usize) -> usize {
     let held_after = 120 + 37 * trial;
     sink.configure(|b| b.block_after = Some(held_after));
     let host_a = tempfile::tempdir().unwrap();
-    let mut a = spawn(&db, &host_a.path().join("a.lock"), &["--smtp-url", &sink.url(), "run-all", "--at", AT]);
+    let mut a = spawn(&db, &host_a.path().join("a.lock"), &["--smtp-url", &sink.url(), "run-all", "--at", AT, "--replay"]);
     assert!(
         sink.wait_for(60, |s| s.blocked() == 1 && s.count() == held_after),
         "A never reached its {held_after}th message"
@@ -111,13 +111,13 @@ fn two_databases_sharing_one_lock_file_neither_lose_nor_mark_unsent_mail_sent() 
     let lock = shared.path().join("sigov-alerts.lock");
     let (s_sink, p_sink) = (SmtpSink::start(), SmtpSink::start());
     s_sink.configure(|b| b.block_after = Some(80));
-    let mut a = spawn(&staging, &lock, &["--smtp-url", &s_sink.url(), "run-all", "--at", AT]);
+    let mut a = spawn(&staging, &lock, &["--smtp-url", &s_sink.url(), "run-all", "--at", AT, "--replay"]);
     assert!(s_sink.wait_for(60, |s| s.blocked() == 1), "staging never reached its 81st message");
     a.kill().unwrap();
     a.wait().unwrap();
     s_sink.drop_held();
     // Production's run on the same lock file, then staging's next run.
-    let out = bin(&production.url, &lock).args(["--smtp-url", &p_sink.url(), "run-all", "--at", AT]).output().unwrap();
+    let out = bin(&production.url, &lock).args(["--smtp-url", &p_sink.url(), "run-all", "--at", AT, "--replay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let out = bin(&staging.url, &lock).args(["--smtp-url", &s_sink.url(), "deliver"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
@@ -139,7 +139,7 @@ fn relay_refusing_the_password_fails_nothing_tries_once_and_delivers_once_fixed(
     let sink = SmtpSink::start();
     sink.configure(|b| b.auth = Some(("alerts".into(), "right".into())));
     let url = |pw: &str| format!("smtp://alerts:{pw}@127.0.0.1:{}?tls=none", sink.port);
-    let out = db.run(&url("rotated"), &["run-all", "--at", AT]);
+    let out = db.run(&url("rotated"), &["run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("535") && err.contains("password"), "{err}");
@@ -160,7 +160,7 @@ fn a_relay_deferring_everything_trips_the_breaker_within_seconds_all_stays_queue
     let sink = SmtpSink::start();
     sink.configure(|b| b.rcpt_all = Some("451 4.3.0 try again later".into()));
     let start = Instant::now();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
     let took = start.elapsed();
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert!(took < Duration::from_secs(30), "took {took:?}");
@@ -190,7 +190,7 @@ fn the_same_permanent_reply_for_every_recipient_is_the_relay_s_fault() {
     bulk(&mut db, 50);
     let sink = SmtpSink::start();
     sink.configure(|b| b.rcpt_all = Some("554 5.7.1 <{addr}>: Relay access denied".into()));
-    let out = db.run(&sink.url(), &["run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Relay access denied"), "{}", all_output(&out));
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 0);
@@ -218,7 +218,7 @@ fn a_server_that_never_greets_ends_the_run_within_smtp_timeout() {
     // send_timeout is long: only smtp_timeout bounds the greeting.
     let cfg = config(&db, "t.toml", "smtp_timeout = \"2s\"\nsend_timeout = \"60s\"\n");
     let start = Instant::now();
-    let out = db.run(&sink.url(), &["--config", &cfg, "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["--config", &cfg, "run-all", "--at", AT, "--replay"]);
     let took = start.elapsed();
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert!(took < Duration::from_secs(6), "took {took:?} (3 × smtp_timeout)");
@@ -231,7 +231,7 @@ fn mail_older_than_max_delivery_age_is_never_sent() {
     let mut db = TestDb::new();
     bulk(&mut db, 10);
     let down = format!("smtp://127.0.0.1:{}?tls=none", free_port());
-    let out = db.run(&down, &["run-all", "--at", AT]);
+    let out = db.run(&down, &["run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert_eq!(queued(&mut db), 10);
     // A week later the relay is back: the J-7 reminders are stale.
@@ -282,7 +282,7 @@ pub fn split_outbox(urls: &[String], n: usize, sink: &SmtpSink, dir: &std::path:
 pub fn queue(db: &mut TestDb, n: usize) {
     bulk(db, n);
     let down = format!("smtp://127.0.0.1:{}?tls=none", free_port());
-    let out = db.run(&down, &["run-all", "--at", AT]);
+    let out = db.run(&down, &["run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     assert_eq!(queued(db), n as i64);
 }
@@ -313,7 +313,7 @@ fn a_stalled_database_ends_the_run_with_75_within_database_timeout() {
     sink.configure(|b| b.block_after = Some(0));
     let cfg = config(&db, "t.toml", "database_timeout = \"3s\"\n");
     let mut run = bin(&db.url, &db.lock_file())
-        .args(["--config", &cfg, "--smtp-url", &sink.url(), "run-all", "--at", AT])
+        .args(["--config", &cfg, "--smtp-url", &sink.url(), "run-all", "--at", AT, "--replay"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -64,6 +64,7 @@ pub struct RawConfig {
     smtp_connections: Option<u32>,
     metrics_file: Option<PathBuf>,
     log_file: Option<PathBuf>,
+    log_file_level: Option<String>,
     database_lock: Option<bool>,
     database_timeout: Option<String>,
     delivery_deadline: Option<String>,
@@ -160,6 +161,8 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// File the log lines are appended to.
     pub log_file: Option<PathBuf>,
+    /// Level of the log file, whatever `-v`/`-q` and `SIGOV_ALERTS_LOG` say.
+    pub log_file_level: tracing::Level,
     /// Serialise runs with `GET_LOCK` (off for Galera clusters and proxies
     /// where it is per node: outbox claims still keep deliverers apart).
     pub database_lock: bool,
@@ -422,6 +425,19 @@ impl Config {
             smtp_connections,
             metrics_file: args.metrics_file.clone().or(raw.metrics_file),
             log_file: args.log_file.clone().or(raw.log_file),
+            log_file_level: match raw.log_file_level.as_deref().map(str::trim).unwrap_or("info") {
+                "error" => tracing::Level::ERROR,
+                "warn" => tracing::Level::WARN,
+                "info" => tracing::Level::INFO,
+                "debug" => tracing::Level::DEBUG,
+                "trace" => tracing::Level::TRACE,
+                other => {
+                    return Err(bad(
+                        "log_file_level",
+                        format!("{other:?} is not one of error, warn, info, debug, trace"),
+                    ));
+                }
+            },
             database,
             transport,
             timezone,
@@ -563,6 +579,17 @@ mod tests {
             .join("\n");
         let raw: RawConfig = toml::from_str(&all).unwrap();
         assert!(raw.smtp_ca_file.is_some() && raw.database_url.is_some());
+    }
+
+    #[test]
+    fn log_file_level_defaults_to_info_and_names_the_key() {
+        assert_eq!(Config::merge(&args(), RawConfig::default()).unwrap().log_file_level, tracing::Level::INFO);
+        let raw = RawConfig { log_file_level: Some("debug".into()), ..Default::default() };
+        assert_eq!(Config::merge(&args(), raw).unwrap().log_file_level, tracing::Level::DEBUG);
+        let raw = RawConfig { log_file_level: Some("loud".into()), ..Default::default() };
+        let err = Config::merge(&args(), raw).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(err.to_string().starts_with("configuration: log_file_level:"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod all_checks;
 mod cli;
 mod common;
+mod day_one;
 mod delivery;
 mod ops;
 mod project_deadlines;

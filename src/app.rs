@@ -180,7 +180,15 @@ pub fn progress(enabled: bool) -> ProgressBar {
 async fn finish(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
     ledger::prune(db, cfg.ledger_retention_days).await?;
     runs::prune(db, cfg.ledger_retention_days).await?;
-    write_metrics(db, cfg, exit).await
+    // The work is recorded and sent by now: a metrics file that cannot be
+    // written is a warning and exit 74, not a failed run.
+    match write_metrics(db, cfg, exit).await {
+        Err(Error::Output(why)) => {
+            crate::output_failed(&why);
+            Ok(())
+        }
+        r => r,
+    }
 }
 
 /// Writes the metrics file when configured.

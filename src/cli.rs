@@ -32,6 +32,7 @@ Exit codes:
   65  some e-mails were rejected permanently (recorded, not retried)
   69  the database is unreachable: nothing was done
   70  internal error
+  74  alerts recorded and sent, but the metrics or log file could not be written
   75  temporary: lock held elsewhere, or e-mails still queued for retry
   77  the database user lacks a privilege the run needs
   78  configuration error: bad value, missing app tables or columns, migrations not applied";

@@ -73,6 +73,7 @@ pub struct RawConfig {
     smtp_connections: Option<Spanned<u32>>,
     metrics_file: Option<Spanned<PathBuf>>,
     log_file: Option<Spanned<PathBuf>>,
+    log_file_level: Option<Spanned<String>>,
     database_lock: Option<Spanned<bool>>,
     database_timeout: Option<Spanned<String>>,
     delivery_deadline: Option<Spanned<String>>,
@@ -106,6 +107,7 @@ pub const KEYS: &[&str] = &[
     "delivery_deadline",
     "smtp_rate",
     "circuit_breaker",
+    "log_file_level",
 ];
 
 /// Keys whose URL carries a secret beyond a password (a ping URL's path is
@@ -201,6 +203,8 @@ pub struct Config {
     pub metrics_file: Option<PathBuf>,
     /// File the log lines are appended to.
     pub log_file: Option<PathBuf>,
+    /// Level of the log file, whatever `-v`/`-q` and `SIGOV_ALERTS_LOG` say.
+    pub log_file_level: tracing::Level,
     /// Serialise runs with `GET_LOCK` (off for Galera clusters and proxies
     /// where it is per node: outbox claims still keep deliverers apart).
     pub database_lock: bool,
@@ -1018,6 +1022,20 @@ impl Config {
         let metrics_file = r.optional_path("metrics_file", picked);
         let picked = r.pick("--log-file", args.log_file.as_ref(), &["SIGOV_ALERTS_LOG_FILE"], raw.log_file.as_ref());
         let log_file = r.optional_path("log_file", picked);
+        let log_file_level = match r.in_file(raw.log_file_level.as_ref()) {
+            None => r.record("log_file_level", Shown::Str("info".into()), Source::Default, Ok(tracing::Level::INFO)),
+            Some((s, source)) => {
+                let level = match s.trim() {
+                    "error" => Ok(tracing::Level::ERROR),
+                    "warn" => Ok(tracing::Level::WARN),
+                    "info" => Ok(tracing::Level::INFO),
+                    "debug" => Ok(tracing::Level::DEBUG),
+                    "trace" => Ok(tracing::Level::TRACE),
+                    other => Err(format!("{other:?} is not one of error, warn, info, debug, trace")),
+                };
+                r.record("log_file_level", Shown::Str(s.clone()), source, level)
+            }
+        };
         let (database_lock, source) = r.in_file(raw.database_lock.as_ref()).unwrap_or((true, Source::Default));
         r.record("database_lock", Shown::Bool(database_lock), source, Ok(()));
         let picked = r.in_file(raw.database_timeout.as_ref());
@@ -1062,6 +1080,7 @@ impl Config {
                 smtp_connections: smtp_connections.unwrap_or_default(),
                 metrics_file,
                 log_file,
+                log_file_level: log_file_level.unwrap_or(tracing::Level::INFO),
                 database_lock,
                 database_timeout: database_timeout.unwrap_or_default(),
                 delivery_deadline: delivery_deadline.unwrap_or_default(),
@@ -1559,6 +1578,17 @@ mod tests {
         for k in KEYS {
             assert!(all.lines().any(|l| l.starts_with(&format!("{k} ="))), "{k} missing from the example");
         }
+    }
+
+    #[test]
+    fn log_file_level_defaults_to_info_and_names_the_key() {
+        assert_eq!(Config::merge(&args(), RawConfig::default()).unwrap().log_file_level, tracing::Level::INFO);
+        let raw = RawConfig { log_file_level: Some("debug".into()), ..Default::default() };
+        assert_eq!(Config::merge(&args(), raw).unwrap().log_file_level, tracing::Level::DEBUG);
+        let raw = RawConfig { log_file_level: Some("loud".into()), ..Default::default() };
+        let err = Config::merge(&args(), raw).unwrap_err();
+        assert_eq!(err.exit_code(), 78);
+        assert!(err.to_string().starts_with("configuration: log_file_level:"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! failure (the most pressing class wins).
 
 use std::fs::OpenOptions;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
 
 use sqlx::Row;
 
@@ -205,19 +207,134 @@ pub async fn doctor(cfg: &Config) -> (String, u8) {
             },
         },
     }
-    // Never create the lock file here: `doctor` run as root would leave it
-    // owned by root and lock the service user out.
-    let lock = &cfg.lock_file;
-    let writable = if lock.exists() {
-        OpenOptions::new().append(true).open(lock).map(|_| ())
-    } else {
-        let dir = lock.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let probe = dir.join(format!(".sigov-alerts-doctor-{}", std::process::id()));
-        std::fs::File::create(&probe).and_then(|_| std::fs::remove_file(&probe))
-    };
-    match writable {
-        Ok(()) => l.ok("lock file", format!("{} writable", lock.display())),
-        Err(e) => l.fail("lock file", &Error::Config(format!("{}: {e}", lock.display()))),
-    }
+    paths(cfg, &mut l);
     (l.out, l.exit)
+}
+
+/// The user `doctor` runs as, by name (numeric when not in /etc/passwd),
+/// and that user's primary group: what the fix lines name.
+fn whoami() -> (String, String) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    // "Uid:	real	effective	saved	fs": files are created as the effective user.
+    let field = |key: &str| {
+        status.lines().find_map(|l| l.strip_prefix(key)).and_then(|r| r.split_whitespace().nth(1)).map(str::to_string)
+    };
+    let uid = field("Uid:").unwrap_or_else(|| "0".into());
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let entry = passwd.lines().map(|l| l.split(':').collect::<Vec<_>>()).find(|f| f.len() > 3 && f[2] == uid);
+    let user = entry.as_ref().map(|f| f[0].to_string()).unwrap_or_else(|| uid.clone());
+    let gid = entry.as_ref().map(|f| f[3].to_string()).or_else(|| field("Gid:")).unwrap_or_else(|| "0".into());
+    let groups = std::fs::read_to_string("/etc/group").unwrap_or_default();
+    let group = groups
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[2] == gid)
+        .map(|f| f[0].to_string())
+        .unwrap_or(gid);
+    (user, group)
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent(path: &Path) -> PathBuf {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+}
+
+/// A name no other process uses, for probe files.
+fn probe_name(dir: &Path, n: u32) -> PathBuf {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    dir.join(format!(".sigov-alerts-doctor-{}-{nanos}-{n}.tmp", std::process::id()))
+}
+
+/// Creates a uniquely named file in `dir` and removes it; with `rename`,
+/// renames it once in between, as the metrics file is written.
+fn probe_dir(dir: &Path, rename: bool) -> std::io::Result<()> {
+    let first = probe_name(dir, 1);
+    OpenOptions::new().write(true).create_new(true).open(&first)?;
+    let mut last = first.clone();
+    let renamed = if rename {
+        last = probe_name(dir, 2);
+        std::fs::rename(&first, &last)
+    } else {
+        Ok(())
+    };
+    if renamed.is_err() {
+        last = first;
+    }
+    let removed = std::fs::remove_file(&last);
+    renamed.and(removed)
+}
+
+/// What a run will need from a path.
+#[derive(Clone, Copy, PartialEq)]
+enum Need {
+    /// A file opened for writing (created if absent): the lock, the log.
+    File,
+    /// A directory where a temporary file is created and renamed: metrics.
+    Dir,
+}
+
+/// Checks that `path` can be written as a run will, as this user, without
+/// creating or changing anything (a probe file is created and removed).
+/// On failure: why, and the command that fixes it.
+fn check_path(key: &str, path: &Path, need: Need, (user, group): &(String, String)) -> Result<String, String> {
+    let dir = parent(path);
+    let mkdir = format!("install -d -o {user} -g {group} -m 0755 {}", dir.display());
+    let other = |e: std::io::Error| {
+        format!("{}: {e}; fix: set {key} to a path in a directory {user} can write", path.display())
+    };
+    if need == Need::File && path.exists() {
+        return match OpenOptions::new().append(true).open(path) {
+            Ok(_) => Ok(format!("{} writable by {user}", path.display())),
+            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                Err(format!("{}: not writable by {user} ({e}); fix: chown {user}: {}", path.display(), path.display()))
+            }
+            Err(e) => Err(other(e)),
+        };
+    }
+    match std::fs::metadata(&dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(format!("{}: directory {} does not exist; fix: {mkdir}", path.display(), dir.display()));
+        }
+        Err(e) => return Err(other(e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(other(std::io::Error::new(
+                ErrorKind::NotADirectory,
+                format!("{} is not a directory", dir.display()),
+            )));
+        }
+        Ok(_) => {}
+    }
+    match probe_dir(&dir, need == Need::Dir) {
+        Ok(()) if need == Need::Dir => Ok(format!("{} writable by {user} ({})", dir.display(), path.display())),
+        Ok(()) => Ok(format!("{} can be created by {user}", path.display())),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            // Never suggest taking over a directory that exists: for a file,
+            // create the file for the user; for metrics, grant the user access.
+            let fix = match need {
+                Need::File => format!("install -m 0640 -o {user} -g {group} /dev/null {}", path.display()),
+                Need::Dir => format!("setfacl -m u:{user}:rwx {} (package acl)", dir.display()),
+            };
+            Err(format!("{}: directory {} is not writable by {user} ({e}); fix: {fix}", path.display(), dir.display()))
+        }
+        Err(e) => Err(other(e)),
+    }
+}
+
+/// The files a run writes: the lock file, the metrics file, the log file.
+/// Never creates them: `doctor` run as root would leave them owned by root
+/// and lock the service user out.
+fn paths(cfg: &Config, l: &mut Lines) {
+    let me = whoami();
+    let items: [(&str, &str, Option<&Path>, Need); 3] = [
+        ("lock file", "lock_file", Some(cfg.lock_file.as_path()), Need::File),
+        ("metrics file", "metrics_file", cfg.metrics_file.as_deref(), Need::Dir),
+        ("log file", "log_file", cfg.log_file.as_deref(), Need::File),
+    ];
+    for (item, key, path, need) in items {
+        match path.map(|p| check_path(key, p, need, &me)) {
+            None => l.ok(item, format!("not configured ({key})")),
+            Some(Ok(detail)) => l.ok(item, detail),
+            Some(Err(why)) => l.fail(item, &Error::Config(why)),
+        }
+    }
 }

@@ -18,6 +18,9 @@ pub mod code {
     pub const UNAVAILABLE: u8 = 69;
     /// Internal error.
     pub const SOFTWARE: u8 = 70;
+    /// The alerts were recorded and sent, but an output file (metrics, log)
+    /// could not be written.
+    pub const IOERR: u8 = 74;
     /// Temporary failure: lock held, or mail still queued.
     pub const TEMPFAIL: u8 = 75;
     /// A privilege is missing.
@@ -48,6 +51,9 @@ pub enum Error {
     Mail { transient: bool, message: String },
     /// A local file could not be read or written.
     Io(String),
+    /// An output file (metrics, log) could not be written; the work itself
+    /// was done. Reported as a warning, exit 74.
+    Output(String),
     /// The run was interrupted by a signal.
     Interrupted,
     /// A bug.
@@ -67,6 +73,7 @@ impl Error {
             Error::Mail { transient: true, .. } => code::TEMPFAIL,
             Error::Mail { transient: false, .. } => code::DATAERR,
             Error::Io(_) => code::CONFIG,
+            Error::Output(_) => code::IOERR,
         }
     }
 
@@ -100,10 +107,15 @@ impl Error {
 }
 
 /// Merges exit codes: the most pressing class wins.
+///
+/// 74 (an output file could not be written) comes last, after 75: it means
+/// the alerts themselves were recorded and sent, so it shows only when
+/// nothing else went wrong (docs/design.md §5). Any other failure is more
+/// urgent, and the warning line on stderr still names the file.
 pub fn merge_exit(a: u8, b: u8) -> u8 {
     // A refusal (64) comes before anything is done, like a missing privilege
     // or a bad configuration: the operator must change the command line.
-    const ORDER: [u8; 8] = [
+    const ORDER: [u8; 9] = [
         code::SOFTWARE,
         code::UNAVAILABLE,
         code::NOPERM,
@@ -111,6 +123,7 @@ pub fn merge_exit(a: u8, b: u8) -> u8 {
         code::CONFIG,
         code::DATAERR,
         code::TEMPFAIL,
+        code::IOERR,
         code::OK,
     ];
     let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
@@ -169,6 +182,7 @@ impl fmt::Display for Error {
             | Error::Lost(m)
             | Error::Privilege(m)
             | Error::Io(m)
+            | Error::Output(m)
             | Error::Internal(m) => f.write_str(m),
             Error::Mail { message, .. } => f.write_str(message),
             Error::Interrupted => f.write_str("interrupted by a signal; the run was marked interrupted"),
@@ -202,5 +216,16 @@ mod tests {
         assert_eq!(merge_exit(code::REFUSED, code::NOPERM), code::NOPERM);
         assert_eq!(merge_exit(code::TEMPFAIL, code::REFUSED), code::REFUSED);
         assert_eq!(Error::Refused("x".into()).exit_code(), 64);
+    }
+
+    #[test]
+    fn an_output_failure_shows_only_when_nothing_else_failed() {
+        assert_eq!(Error::Output("writing metrics to x: denied".into()).exit_code(), 74);
+        assert_eq!(merge_exit(code::OK, code::IOERR), 74);
+        assert_eq!(merge_exit(code::IOERR, code::OK), 74);
+        for worse in [code::TEMPFAIL, code::DATAERR, code::CONFIG, code::NOPERM, code::UNAVAILABLE, code::SOFTWARE] {
+            assert_eq!(merge_exit(code::IOERR, worse), worse);
+            assert_eq!(merge_exit(worse, code::IOERR), worse);
+        }
     }
 }

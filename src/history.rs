@@ -364,7 +364,8 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration, t
     )
     .bind(now - stuck)
     .fetch_one(db.conn())
-    .within(WHAT).await?;
+    .within(WHAT)
+    .await?;
     let num = crate::db::count_col;
     let queued = num(&r, 0);
     let stuck_n = num(&r, 1);

@@ -26,11 +26,21 @@ pub mod signals;
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use cli::{Cli, Color, Command, Format, LogFormat};
 use config::Config;
 use error::{Error, Result};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata};
+use tracing_subscriber::field::RecordFields;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::{DefaultFields, Writer};
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -52,8 +62,67 @@ pub fn log_filter_env() -> Result<Option<String>> {
     }
 }
 
-/// Sets up tracing on stderr (and the log file) as the flags ask.
-pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
+/// Target of the events meant for the log file only: the `sigov-alerts:
+/// error:` and `warning:` lines, which stderr already shows as plain lines.
+const FILE_ONLY: &str = "sigov_alerts::log_file";
+
+/// The log file's field formatter. tracing-subscriber caches a span's
+/// formatted fields in the span, keyed by the formatter's type: with a type
+/// of its own the file layer formats span fields itself, never reusing the
+/// stderr layer's (which carry ANSI escapes on a terminal).
+struct FileFields(DefaultFields);
+
+impl<'w> FormatFields<'w> for FileFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'w>, fields: R) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
+}
+
+/// A per-layer filter that never lets a callsite be cached as "always
+/// enabled", so `enabled` runs before every span and event. tracing-subscriber
+/// passes each per-layer decision from `enabled` to the layer through a
+/// thread-local; a bare `enabled` check with no event after it (sqlx checks
+/// `log_enabled!` after every statement) leaves a stale "disabled" there, and
+/// the next always-enabled span or event is then silently dropped by both
+/// layers whenever their levels differ (tokio-rs/tracing#2519).
+struct Fresh<F>(F);
+
+impl<S, F: Filter<S>> Filter<S> for Fresh<F> {
+    fn enabled(&self, meta: &Metadata<'_>, cx: &Context<'_, S>) -> bool {
+        self.0.enabled(meta, cx)
+    }
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.0.callsite_enabled(meta).is_never() { Interest::never() } else { Interest::sometimes() }
+    }
+    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+        self.0.event_enabled(event, cx)
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.0.max_level_hint()
+    }
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+        self.0.on_new_span(attrs, id, cx)
+    }
+    fn on_record(&self, id: &Id, values: &Record<'_>, cx: Context<'_, S>) {
+        self.0.on_record(id, values, cx)
+    }
+    fn on_enter(&self, id: &Id, cx: Context<'_, S>) {
+        self.0.on_enter(id, cx)
+    }
+    fn on_exit(&self, id: &Id, cx: Context<'_, S>) {
+        self.0.on_exit(id, cx)
+    }
+    fn on_close(&self, id: Id, cx: Context<'_, S>) {
+        self.0.on_close(id, cx)
+    }
+}
+
+/// Sets up tracing on stderr as the flags ask, and on `log_file` (path and
+/// level) when given. The file has its own level, whatever `-v`, `-q` and
+/// `SIGOV_ALERTS_LOG` say, and never gets ANSI escapes. A log file that
+/// cannot be opened is not fatal: logging goes to stderr only, and the
+/// returned message says why.
+pub fn init_tracing(cli: &Cli, log_file: Option<(&Path, tracing::Level)>) -> Option<String> {
     let g = &cli.global;
     let level = match (g.quiet, g.verbose) {
         (true, _) => "error",
@@ -62,12 +131,13 @@ pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let spec = log_filter_env()?;
-    let filter = || match &spec {
-        // Parsed once already: cannot fail.
+    let spec = log_filter_env().ok().flatten();
+    let filter = match &spec {
+        // `execute` refuses a filter that does not parse: this cannot fail.
         Some(s) => EnvFilter::builder().parse_lossy(s),
         None => EnvFilter::new(format!("warn,sigov_alerts={level}")),
-    };
+    }
+    .add_directive(format!("{FILE_ONLY}=off").parse().expect("a valid directive"));
     let ansi = match g.color {
         Color::Always => true,
         Color::Never => false,
@@ -78,24 +148,28 @@ pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
         let l = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false);
         if json { l.json().with_current_span(true).with_span_list(true).boxed() } else { l.with_ansi(ansi).boxed() }
     };
-    let file_layer = match log_file {
-        None => None,
-        Some(path) => {
-            // Opened anew by every run, appending: rotation is a plain logrotate rule.
-            let file =
-                std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| {
-                    Error::Config(format!("configuration: log_file: cannot open {}: {e}", path.display()))
-                })?;
-            let file = std::sync::Mutex::new(file);
-            let l = tracing_subscriber::fmt::layer().with_writer(file).with_target(false).with_ansi(false);
-            Some(if json { l.json().with_current_span(true).with_span_list(true).boxed() } else { l.boxed() })
-        }
-    };
-    let _ = tracing_subscriber::registry()
-        .with(stderr_layer.with_filter(filter()))
-        .with(file_layer.map(|l| l.with_filter(filter())))
-        .try_init();
-    Ok(())
+    let mut problem = None;
+    let file_layer = log_file.and_then(|(path, level)| {
+        // Opened anew by every run, appending: rotation is a plain logrotate rule.
+        let file = match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                problem = Some(format!("opening the log file {}: {e}; logging to stderr only", path.display()));
+                return None;
+            }
+        };
+        let file = std::sync::Mutex::new(file);
+        let l = tracing_subscriber::fmt::layer().with_writer(file).with_target(false).with_ansi(false);
+        let l = if json {
+            l.json().with_current_span(true).with_span_list(true).boxed()
+        } else {
+            l.fmt_fields(FileFields(DefaultFields::new())).boxed()
+        };
+        let filter = Targets::new().with_default(LevelFilter::WARN).with_target("sigov_alerts", level);
+        Some(l.with_filter(Fresh(filter)))
+    });
+    let _ = tracing_subscriber::registry().with(stderr_layer.with_filter(Fresh(filter))).with(file_layer).try_init();
+    problem
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
@@ -104,17 +178,100 @@ pub fn out(s: &str) {
     let _ = std::io::stdout().write_all(s.as_bytes());
 }
 
-/// Writes one `sigov-alerts: error:` line to stderr, ignoring a closed pipe.
+/// Writes one `sigov-alerts: error:` line to stderr, ignoring a closed pipe;
+/// the log file gets it too.
 pub fn err_line(s: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "sigov-alerts: error: {s}");
+    tracing::error!(target: FILE_ONLY, "{s}");
+}
+
+/// Writes one `sigov-alerts: warning:` line to stderr, whatever `-q` says;
+/// the log file gets it too.
+pub fn warn_line(s: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "sigov-alerts: warning: {s}");
+    tracing::warn!(target: FILE_ONLY, "{s}");
+}
+
+static OUTPUT_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// An output file (metrics, log) could not be written although the work
+/// was done: one warning line naming it, and exit 74 at the end unless a
+/// worse code applies.
+pub fn output_failed(why: &str) {
+    OUTPUT_FAILED.store(true, Ordering::SeqCst);
+    warn_line(why);
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(v: &T) {
     out(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()));
 }
 
-async fn dispatch(cli: &Cli) -> Result<u8> {
+/// The commands that do the work, by name: they append to the log file
+/// and end with a run line there. The others only read (`doctor`, `status`,
+/// `history`, `crontab`; dry runs write nothing either), so a monitoring
+/// job or a preview run as another user never creates or needs the log file.
+fn work_command(c: &Command) -> Option<&'static str> {
+    let dry = |a: &cli::RunArgs| a.dry_run;
+    Some(match c {
+        Command::RunAll(a) if !dry(a) => "run-all",
+        Command::CheckProjectDeadlines(a) if !dry(a) => "check-project-deadlines",
+        Command::CheckStageDelays(a) if !dry(a) => "check-stage-delays",
+        Command::CheckTaskDeadlines(a) if !dry(a) => "check-task-deadlines",
+        Command::CheckBudget(a) if !dry(a) => "check-budget",
+        Command::CheckContractExpiration(a) if !dry(a) => "check-contract-expiration",
+        Command::Deliver(_) => "deliver",
+        Command::Migrate => "migrate",
+        _ => return None,
+    })
+}
+
+/// What a command did, for its run line.
+#[derive(Default)]
+struct Summary {
+    /// The run's span (run id, command), when the run got one.
+    span: Option<tracing::Span>,
+    /// Rows and e-mails of the whole run.
+    totals: Option<runs::Counts>,
+}
+
+/// Runs the command; prints its error, if any, once on stderr (and in the
+/// log file); logs one line for the run; returns the exit code.
+async fn dispatch(cli: &Cli) -> u8 {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let result = execute(cli, &mut summary).await;
+    let code = match result {
+        Ok(code) if OUTPUT_FAILED.load(Ordering::SeqCst) => error::merge_exit(code, error::code::IOERR),
+        Ok(code) => code,
+        Err(e) => {
+            err_line(&e.to_string());
+            e.exit_code()
+        }
+    };
+    if let Some(command) = work_command(&cli.command) {
+        let duration_ms = started.elapsed().as_millis() as u64;
+        let span = summary.span.unwrap_or_else(tracing::Span::none);
+        span.in_scope(|| match summary.totals {
+            Some(t) => tracing::info!(
+                command,
+                exit_code = code,
+                duration_ms,
+                rows = t.rows,
+                skipped = t.skipped,
+                sent = t.sent,
+                queued = t.queued,
+                failed = t.failed,
+                "run finished"
+            ),
+            None => tracing::info!(command, exit_code = code, duration_ms, "run finished"),
+        });
+    }
+    code
+}
+
+async fn execute(cli: &Cli, summary: &mut Summary) -> Result<u8> {
     if let Some(args) = cli.command.run_args() {
         args.refuse()?;
     }
@@ -134,11 +291,16 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     }
     let cfg = Config::load(&cli.global)?;
     db::set_statement_timeout(cfg.database_timeout);
-    init_tracing(cli, cfg.log_file.as_deref())?;
+    log_filter_env()?;
+    let work = work_command(&cli.command);
+    let log_file = cfg.log_file.as_deref().filter(|_| work.is_some()).map(|p| (p, cfg.log_file_level));
+    if let Some(why) = init_tracing(cli, log_file) {
+        output_failed(&why);
+    }
     signals::listen();
     let verbose = cli.global.verbose > 0;
     let show_progress = !cli.global.quiet && cli.global.log_format == LogFormat::Text;
-    let (check_list, args, name): (Vec<checks::Check>, _, &str) = match &cli.command {
+    let (check_list, args): (Vec<checks::Check>, _) = match &cli.command {
         Command::Completions(_) | Command::GenerateMan { .. } | Command::Config(_) => return Ok(0),
         Command::Migrate => {
             let done = app::migrate(&cfg).await?;
@@ -180,6 +342,12 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
         Command::Deliver(a) => {
             let pb = app::progress(show_progress);
             let (d, code) = app::deliver_queued(&cfg, &pb, a.now).await?;
+            summary.totals = Some(runs::Counts {
+                sent: d.sent,
+                queued: d.queued,
+                failed: d.failed + d.abandoned,
+                ..Default::default()
+            });
             match a.format {
                 Format::Json => print_json(&d),
                 Format::Text if verbose => out(&d.to_text()),
@@ -193,17 +361,22 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
             }
             return Ok(code);
         }
-        Command::RunAll(a) => (checks::Check::ALL.to_vec(), a, "run-all"),
-        Command::CheckProjectDeadlines(a) => (vec![checks::Check::ProjectDeadlines], a, "check-project-deadlines"),
-        Command::CheckStageDelays(a) => (vec![checks::Check::StageDelays], a, "check-stage-delays"),
-        Command::CheckTaskDeadlines(a) => (vec![checks::Check::TaskDeadlines], a, "check-task-deadlines"),
-        Command::CheckBudget(a) => (vec![checks::Check::Budget], a, "check-budget"),
-        Command::CheckContractExpiration(a) => {
-            (vec![checks::Check::ContractExpiration], a, "check-contract-expiration")
-        }
+        Command::RunAll(a) => (checks::Check::ALL.to_vec(), a),
+        Command::CheckProjectDeadlines(a) => (vec![checks::Check::ProjectDeadlines], a),
+        Command::CheckStageDelays(a) => (vec![checks::Check::StageDelays], a),
+        Command::CheckTaskDeadlines(a) => (vec![checks::Check::TaskDeadlines], a),
+        Command::CheckBudget(a) => (vec![checks::Check::Budget], a),
+        Command::CheckContractExpiration(a) => (vec![checks::Check::ContractExpiration], a),
+    };
+    let name = match &cli.command {
+        Command::RunAll(_) => "run-all",
+        _ => check_list[0].command_name(),
     };
     let pb = app::progress(show_progress && !args.dry_run);
     let report = app::run_checks(&cfg, name, &check_list, args, &pb).await?;
+    if !report.dry_run {
+        log_checks(&report, summary);
+    }
     report::print_report(&report, args, verbose);
     for c in report.checks.iter().filter(|c| c.error.is_some()) {
         err_line(&format!("{}: {}", c.check.command_name(), c.error.as_deref().unwrap_or_default()));
@@ -229,6 +402,37 @@ async fn connect_migrated(cfg: &Config) -> Result<db::Db> {
     }
 }
 
+/// One info line per check with its counts after delivery, in the run's
+/// span; the run's totals for its run line.
+fn log_checks(report: &report::RunReport, summary: &mut Summary) {
+    let span = tracing::info_span!("run", run_id = tracing::field::Empty, command = report.command.as_str());
+    if let Some(id) = &report.run_id {
+        span.record("run_id", id.as_str());
+    }
+    let mut t = runs::Counts::default();
+    for c in &report.checks {
+        let n = &c.counts;
+        tracing::info_span!(parent: &span, "check", check = c.check.slug()).in_scope(|| {
+            tracing::info!(
+                status = c.status,
+                rows = n.rows,
+                skipped = n.skipped,
+                sent = n.sent,
+                queued = n.queued,
+                failed = n.failed,
+                "check finished"
+            )
+        });
+        t.rows += n.rows;
+        t.skipped += n.skipped;
+        t.sent += n.sent;
+        t.queued += n.queued;
+        t.failed += n.failed;
+    }
+    summary.span = Some(span);
+    summary.totals = Some(t);
+}
+
 /// Runs the command line; prints any error once on stderr; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -238,11 +442,5 @@ pub fn run(cli: Cli) -> u8 {
             return error::code::SOFTWARE;
         }
     };
-    match rt.block_on(dispatch(&cli)) {
-        Ok(code) => code,
-        Err(e) => {
-            err_line(&e.to_string());
-            e.exit_code()
-        }
-    }
+    rt.block_on(dispatch(&cli))
 }

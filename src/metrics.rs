@@ -111,12 +111,14 @@ pub fn render(checks: &[(Check, CheckFigures)], queued: u64, failed_total: u64, 
     o
 }
 
-/// Writes `text` to `path` atomically.
+/// Writes `text` to `path` atomically. A failure is an output error (exit
+/// 74): the run's work is done, only its picture is missing.
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let tmp = path.with_extension(format!("prom.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| Error::Io(format!("writing metrics to {}: {e}", path.display())))
+    std::fs::write(&tmp, text).and_then(|_| std::fs::rename(&tmp, path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::Output(format!("writing metrics to {}: {e}", path.display()))
+    })
 }
 
 #[cfg(test)]

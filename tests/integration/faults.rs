@@ -73,7 +73,8 @@ fn cross_host_kill(trial: usize) -> usize {
     let held_after = 120 + 37 * trial;
     sink.configure(|b| b.block_after = Some(held_after));
     let host_a = tempfile::tempdir().unwrap();
-    let mut a = spawn(&db, &host_a.path().join("a.lock"), &["--smtp-url", &sink.url(), "run-all", "--at", AT, "--replay"]);
+    let mut a =
+        spawn(&db, &host_a.path().join("a.lock"), &["--smtp-url", &sink.url(), "run-all", "--at", AT, "--replay"]);
     assert!(
         sink.wait_for(60, |s| s.blocked() == 1 && s.count() == held_after),
         "A never reached its {held_after}th message"
@@ -117,7 +118,10 @@ fn two_databases_sharing_one_lock_file_neither_lose_nor_mark_unsent_mail_sent() 
     a.wait().unwrap();
     s_sink.drop_held();
     // Production's run on the same lock file, then staging's next run.
-    let out = bin(&production.url, &lock).args(["--smtp-url", &p_sink.url(), "run-all", "--at", AT, "--replay"]).output().unwrap();
+    let out = bin(&production.url, &lock)
+        .args(["--smtp-url", &p_sink.url(), "run-all", "--at", AT, "--replay"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let out = bin(&staging.url, &lock).args(["--smtp-url", &s_sink.url(), "deliver"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));

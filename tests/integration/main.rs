@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod completions;
 mod config;
+mod day_one;
 mod delivery;
 mod faults;
 mod galera;

@@ -34,6 +34,9 @@ _sigov__alerts() {
             sigov__alerts,completions)
                 cmd="sigov__alerts__subcmd__completions"
                 ;;
+            sigov__alerts,config)
+                cmd="sigov__alerts__subcmd__config"
+                ;;
             sigov__alerts,crontab)
                 cmd="sigov__alerts__subcmd__crontab"
                 ;;
@@ -42,9 +45,6 @@ _sigov__alerts() {
                 ;;
             sigov__alerts,doctor)
                 cmd="sigov__alerts__subcmd__doctor"
-                ;;
-            sigov__alerts,generate-man)
-                cmd="sigov__alerts__subcmd__generate__subcmd__man"
                 ;;
             sigov__alerts,help)
                 cmd="sigov__alerts__subcmd__help"
@@ -82,6 +82,9 @@ _sigov__alerts() {
             sigov__alerts__subcmd__help,completions)
                 cmd="sigov__alerts__subcmd__help__subcmd__completions"
                 ;;
+            sigov__alerts__subcmd__help,config)
+                cmd="sigov__alerts__subcmd__help__subcmd__config"
+                ;;
             sigov__alerts__subcmd__help,crontab)
                 cmd="sigov__alerts__subcmd__help__subcmd__crontab"
                 ;;
@@ -90,9 +93,6 @@ _sigov__alerts() {
                 ;;
             sigov__alerts__subcmd__help,doctor)
                 cmd="sigov__alerts__subcmd__help__subcmd__doctor"
-                ;;
-            sigov__alerts__subcmd__help,generate-man)
-                cmd="sigov__alerts__subcmd__help__subcmd__generate__subcmd__man"
                 ;;
             sigov__alerts__subcmd__help,help)
                 cmd="sigov__alerts__subcmd__help__subcmd__help"
@@ -131,7 +131,7 @@ _sigov__alerts() {
 
     case "${cmd}" in
         sigov__alerts)
-            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status outbox crontab completions generate-man help"
+            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor config deliver history status outbox crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,7 +192,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__budget)
+        sigov__alerts__subcmd__check__subcmd__budget)
             opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -262,7 +262,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
+        sigov__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
             opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -332,7 +332,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
+        sigov__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
             opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -402,7 +402,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__stage__subcmd__delays)
+        sigov__alerts__subcmd__check__subcmd__stage__subcmd__delays)
             opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -472,7 +472,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
+        sigov__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
             opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -542,7 +542,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__completions)
+        sigov__alerts__subcmd__completions)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -604,7 +604,73 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__crontab)
+        sigov__alerts__subcmd__config)
+            opts="-v -q -h --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timezone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sigov__alerts__subcmd__crontab)
             opts="-v -q -h --staggered --run-all --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -666,7 +732,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__deliver)
+        sigov__alerts__subcmd__deliver)
             opts="-v -q -h --now --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -732,7 +798,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__doctor)
+        sigov__alerts__subcmd__doctor)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -794,70 +860,8 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__generate__subcmd__man)
-            opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --database-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --smtp-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timezone)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --base-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --from)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lock-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --wait-lock)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        sigov__subcmd__alerts__subcmd__help)
-            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status outbox crontab completions generate-man help"
+        sigov__alerts__subcmd__help)
+            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor config deliver history status outbox crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -870,7 +874,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__budget)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__budget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -884,7 +888,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__contract__subcmd__expiration)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__contract__subcmd__expiration)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -898,7 +902,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__project__subcmd__deadlines)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__project__subcmd__deadlines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -912,7 +916,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__stage__subcmd__delays)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__stage__subcmd__delays)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -926,7 +930,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__task__subcmd__deadlines)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__task__subcmd__deadlines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -940,7 +944,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__completions)
+        sigov__alerts__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -954,7 +958,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__crontab)
+        sigov__alerts__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -968,7 +972,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__deliver)
+        sigov__alerts__subcmd__help__subcmd__crontab)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -982,7 +986,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__doctor)
+        sigov__alerts__subcmd__help__subcmd__deliver)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -996,7 +1000,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__generate__subcmd__man)
+        sigov__alerts__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1010,7 +1014,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__help)
+        sigov__alerts__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1024,7 +1028,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__history)
+        sigov__alerts__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1038,7 +1042,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__migrate)
+        sigov__alerts__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1052,7 +1056,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__outbox)
+        sigov__alerts__subcmd__help__subcmd__outbox)
             opts="retry discard"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1066,7 +1070,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__outbox__subcmd__discard)
+        sigov__alerts__subcmd__help__subcmd__outbox__subcmd__discard)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1080,7 +1084,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__outbox__subcmd__retry)
+        sigov__alerts__subcmd__help__subcmd__outbox__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1094,7 +1098,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__run__subcmd__all)
+        sigov__alerts__subcmd__help__subcmd__run__subcmd__all)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1108,7 +1112,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__status)
+        sigov__alerts__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1122,7 +1126,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__history)
+        sigov__alerts__subcmd__history)
             opts="-v -q -h --limit --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1192,7 +1196,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__migrate)
+        sigov__alerts__subcmd__migrate)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1254,7 +1258,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__outbox)
+        sigov__alerts__subcmd__outbox)
             opts="-v -q -h --state --check --address --limit --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help retry discard"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1336,7 +1340,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__outbox__subcmd__discard)
+        sigov__alerts__subcmd__outbox__subcmd__discard)
             opts="-v -q -h --check --before --reason --by --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1414,7 +1418,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__outbox__subcmd__retry)
+        sigov__alerts__subcmd__outbox__subcmd__retry)
             opts="-v -q -h --failed --address --by --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1484,7 +1488,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__run__subcmd__all)
+        sigov__alerts__subcmd__run__subcmd__all)
             opts="-v -q -h --at --dry-run --replay --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1554,7 +1558,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__status)
+        sigov__alerts__subcmd__status)
             opts="-v -q -h --stale-after --stuck-after --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

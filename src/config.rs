@@ -1582,13 +1582,10 @@ mod tests {
 
     #[test]
     fn log_file_level_defaults_to_info_and_names_the_key() {
-        assert_eq!(Config::merge(&args(), RawConfig::default()).unwrap().log_file_level, tracing::Level::INFO);
-        let raw = RawConfig { log_file_level: Some("debug".into()), ..Default::default() };
-        assert_eq!(Config::merge(&args(), raw).unwrap().log_file_level, tracing::Level::DEBUG);
-        let raw = RawConfig { log_file_level: Some("loud".into()), ..Default::default() };
-        let err = Config::merge(&args(), raw).unwrap_err();
-        assert_eq!(err.exit_code(), 78);
-        assert!(err.to_string().starts_with("configuration: log_file_level:"), "{err}");
+        assert_eq!(merge(&args(), &[], "").1.unwrap().log_file_level, tracing::Level::INFO);
+        assert_eq!(merge(&args(), &[], "log_file_level = \"debug\"").1.unwrap().log_file_level, tracing::Level::DEBUG);
+        let e = err(&args(), &[], "log_file_level = \"loud\"");
+        assert!(e.starts_with("configuration: log_file_level:"), "{e}");
     }
 
     #[test]

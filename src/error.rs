@@ -34,6 +34,9 @@ pub enum Error {
     Unavailable(String),
     /// A statement failed on a reachable database.
     Db(String),
+    /// A statement failed for a reason that passes (deadlock, lock wait
+    /// timeout): the transaction can be tried again.
+    DbTemporary(String),
     /// The database user lacks a privilege.
     Privilege(String),
     /// Mail could not be delivered; `transient` mail stays queued.
@@ -51,7 +54,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
-            Error::LockHeld(_) | Error::Interrupted => code::TEMPFAIL,
+            Error::LockHeld(_) | Error::Interrupted | Error::DbTemporary(_) => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
             Error::Privilege(_) => code::NOPERM,
@@ -70,7 +73,10 @@ impl Error {
             }
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
+                let number = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
                 match code.as_ref() {
+                    // Deadlock (1213), lock wait timeout (1205).
+                    _ if matches!(number, Some(1213 | 1205)) => Error::DbTemporary(format!("{what}: {why}")),
                     // Access denied on login / unknown database: nothing can be done.
                     "28000" | "42000" if why.contains("Access denied for user") => {
                         Error::Unavailable(format!("{what}: {why}"))
@@ -98,6 +104,7 @@ impl fmt::Display for Error {
             | Error::LockHeld(m)
             | Error::Unavailable(m)
             | Error::Db(m)
+            | Error::DbTemporary(m)
             | Error::Privilege(m)
             | Error::Io(m)
             | Error::Internal(m) => f.write_str(m),

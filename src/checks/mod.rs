@@ -170,6 +170,9 @@ pub enum SkipReason {
     NoAddress,
     /// Row created, no e-mail: not a valid mailbox (R9).
     BadAddress,
+    /// Not created: the item could not be evaluated, rendered or written
+    /// (R15). Not recorded, so every run tries it again.
+    DataError,
 }
 
 impl SkipReason {
@@ -181,6 +184,7 @@ impl SkipReason {
             SkipReason::NoAccess => "no_access",
             SkipReason::NoAddress => "no_address",
             SkipReason::BadAddress => "bad_address",
+            SkipReason::DataError => "data_error",
         }
     }
 }

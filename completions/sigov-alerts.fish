@@ -30,7 +30,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l smtp-url -d '
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_needs_command" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -67,7 +67,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-project-deadlines" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -89,7 +89,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-de
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-stage-delays" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -111,7 +111,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-dea
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-task-deadlines" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -133,7 +133,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" 
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-budget" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -155,7 +155,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand check-contract-expiration" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -177,7 +177,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand run-all" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -196,7 +196,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand migrate" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -214,7 +214,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l smt
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand doctor" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -234,7 +234,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -243,6 +243,7 @@ json\t'One JSON object per line'"
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l color -d 'Colours in log lines' -r -f -a "auto\t'Colours only on a terminal'
 always\t'Always'
 never\t'Never'"
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -l now -d 'Send everything queued now, whatever its next attempt time (after an outage)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s v -l verbose -d 'More output on stderr (-v summary, -vv debug)'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s q -l quiet -d 'Only errors on stderr'
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand deliver" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -255,7 +256,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand history" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -277,7 +278,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l smt
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand status" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -295,7 +296,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l sm
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand crontab" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -315,7 +316,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand completions" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F
@@ -333,7 +334,7 @@ complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" 
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l timezone -d 'Time zone of the business day [default: Europe/Paris]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l base-url -d 'Base URL of the web app, for links in e-mails [default: http://localhost:8000]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l from -d 'Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]' -r
-complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.lock]' -r -F
+complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l lock-file -d 'Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l wait-lock -d 'Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]' -r
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l metrics-file -d 'Write node_exporter textfile metrics here at the end of every run' -r -F
 complete -c sigov-alerts -n "__fish_sigov_alerts_using_subcommand generate-man" -l log-file -d 'Also append log lines to this file (opened anew by every run)' -r -F

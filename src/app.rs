@@ -10,26 +10,22 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::io::IsTerminal;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::checks::{self, Alert, Check};
-use crate::cli::{Format, RunArgs};
-use crate::config::{Config, MailMode};
+use crate::cli::RunArgs;
+use crate::config::Config;
 use crate::db::{Db, read};
-use crate::error::{Error, Result, code};
-use crate::ledger::{self, Counts, MailPlan, OutboxRow, Run};
+use crate::delivery;
+use crate::error::{self, Error, Result, code};
+use crate::ledger::{self, MailPlan};
 use crate::lock::RunLock;
-use crate::notify::mail::{Mailer, SendError, file_stem, from_domain};
+use crate::notify::mail::{Mailer, from_domain};
 use crate::notify::render::{MailInput, Renderer};
-use crate::report::{AlertReport, CheckReport, DeliveryFailure, DeliveryReport, RunReport, SkipReport};
+use crate::report::{AlertReport, CheckReport, DeliveryReport, RunReport, SkipReport};
+use crate::runs::{self, Counts, Run};
 use crate::signals;
-
-/// Queued e-mails read per outbox query.
-const OUTBOX_BATCH: u32 = 5000;
-/// Attempts per e-mail within one run for 4xx replies.
-const ATTEMPTS: u32 = 3;
 
 /// The business day of `instant` in `tz` (R1) and its UTC bounds
 /// `[local 00:00, next local 00:00)` (R2).
@@ -48,14 +44,6 @@ pub fn business_day(instant: DateTime<Utc>, tz: Tz) -> (NaiveDate, (NaiveDateTim
         }
     };
     (today, (midnight(today), midnight(today + chrono::Days::new(1))))
-}
-
-/// Merges exit codes: the most pressing class wins.
-pub fn merge_exit(a: u8, b: u8) -> u8 {
-    const ORDER: [u8; 7] =
-        [code::SOFTWARE, code::UNAVAILABLE, code::NOPERM, code::CONFIG, code::DATAERR, code::TEMPFAIL, code::OK];
-    let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
-    if rank(a) <= rank(b) { a } else { b }
 }
 
 fn new_run_id() -> String {
@@ -152,7 +140,7 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
     let result = async {
         let keys = ledger::fetch_keys(db, check, today, true).await?;
         let part = ledger::partition(alerts, &app, &keys);
-        ledger::claim(db, &ctx.run, check, &part.create, &ctx.from_domain).await?;
+        ledger::record(db, &ctx.run, check, &part.create, &ctx.from_domain).await?;
         Ok::<_, Error>(part)
     }
     .await;
@@ -174,266 +162,6 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
     Ok(report)
 }
 
-/// The sent journal lives next to the lock file (a directory the run can write).
-fn journal_path(cfg: &Config) -> std::path::PathBuf {
-    let mut name = cfg.lock_file.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "sigov-alerts.lock".into());
-    name.push(".sent");
-    cfg.lock_file.with_file_name(name)
-}
-
-/// Backoff before the next run may retry an e-mail (`attempts` made so far).
-fn retry_delay(attempts: u32) -> chrono::Duration {
-    chrono::Duration::minutes(5 * (1i64 << attempts.min(4)))
-}
-
-/// One message to send: one outbox row, or (digest) all of a recipient's.
-struct Unit<'a> {
-    rows: Vec<&'a OutboxRow>,
-    built: std::result::Result<lettre::Message, SendError>,
-    message_id: String,
-}
-
-/// Sends one message, retrying a 4xx reply within the run (R5).
-async fn send_with_retries(
-    mailer: &Mailer,
-    msg: &lettre::Message,
-    message_id: &str,
-) -> std::result::Result<(), SendError> {
-    let mut attempt = 1;
-    loop {
-        match mailer.send(msg, &file_stem(message_id)).await {
-            // The server is up and said "later": try again shortly.
-            Err(SendError::Deferred(_)) if attempt < ATTEMPTS => {
-                tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn mail_input<'a>(row: &'a OutboxRow, content: &'a ledger::AppContent) -> MailInput<'a> {
-    MailInput {
-        table: row.table.unwrap_or(checks::AppTable::AlerteProjet),
-        kind: &row.kind,
-        niveau: &content.niveau,
-        titre: &content.titre,
-        message: &content.message,
-        contexte: &content.contexte,
-        created_at: content.created_at,
-        recipient_name: &content.recipient_name,
-        project: &content.project,
-        stage: content.stage.as_ref(),
-    }
-}
-
-/// Groups a batch into messages: one per row, or one per address (digest).
-fn group_rows<'a>(rows: &[&'a OutboxRow], digest: bool) -> Vec<Vec<&'a OutboxRow>> {
-    if !digest {
-        return rows.iter().map(|r| vec![*r]).collect();
-    }
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut groups: Vec<Vec<&'a OutboxRow>> = Vec::new();
-    for r in rows {
-        match index.get(r.address.as_str()) {
-            Some(&i) => groups[i].push(r),
-            None => {
-                index.insert(r.address.as_str(), groups.len());
-                groups.push(vec![*r]);
-            }
-        }
-    }
-    groups
-}
-
-/// Renders and builds the message of one group of rows.
-fn build_unit<'a>(rows: Vec<&'a OutboxRow>, renderer: &Renderer, mailer: &Mailer, digest: bool) -> Unit<'a> {
-    let first = rows[0];
-    let content = first.content.as_ref();
-    let name = content.map(|c| c.recipient_name.as_str()).unwrap_or_default();
-    let (email, message_id) = if digest && rows.len() > 1 {
-        let inputs: Vec<(String, MailInput<'_>)> =
-            rows.iter().filter_map(|r| r.content.as_ref().map(|c| (r.check.clone(), mail_input(r, c)))).collect();
-        let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
-        ids.sort_unstable();
-        let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
-        (
-            renderer.render_digest(name, &inputs),
-            format!("<digest-{}@{domain}>", &ledger::sha256_hex(&ids.join(","))[..40]),
-        )
-    } else {
-        let email = match content {
-            Some(c) => renderer.render(&mail_input(first, c)),
-            None => Err(Error::Internal("no content".into())),
-        };
-        (email, first.message_id.clone())
-    };
-    let built = match email {
-        Err(e) => Err(SendError::Permanent(e.to_string())),
-        Ok(email) => mailer.build(name, &first.address, &email, &message_id),
-    };
-    Unit { rows, built, message_id }
-}
-
-/// Sends every queued e-mail that is due, in batches (digest mode: all due
-/// mail at once, grouped by recipient); per-check outcomes are added to
-/// `per_check`.
-pub async fn deliver(
-    db: &mut Db,
-    cfg: &Config,
-    renderer: &Renderer,
-    mailer: &Mailer,
-    per_check: &mut HashMap<String, Counts>,
-    pb: &ProgressBar,
-) -> Result<DeliveryReport> {
-    let mut rep = DeliveryReport::default();
-    let max_age = chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3));
-    let digest = cfg.mail_mode == MailMode::Digest;
-    let mut after = 0u64;
-    let mut journal = ledger::Journal::open(&journal_path(cfg))?;
-    let pending = journal.pending();
-    if !pending.is_empty() {
-        // A previous run was stopped after delivering these: record them.
-        ledger::confirm_sent(db, &pending, Utc::now().naive_utc()).await?;
-        journal.clear()?;
-    }
-    'batches: loop {
-        let now = Utc::now().naive_utc();
-        let mut batch = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        let mut full = batch.len() as u32 == OUTBOX_BATCH;
-        while digest && full {
-            // A digest needs all of a recipient's mail in one message.
-            let more = ledger::fetch_due(db, now, after, OUTBOX_BATCH).await?;
-            full = more.len() as u32 == OUTBOX_BATCH;
-            if let Some(last) = more.last() {
-                after = last.id;
-            }
-            batch.extend(more);
-        }
-        let mut gone = Vec::new();
-        let mut live = Vec::new();
-        for row in &batch {
-            if row.content.is_some() { live.push(row) } else { gone.push(row) }
-        }
-        for row in gone {
-            ledger::record_failure(db, row.id, "abandoned", "the app row no longer exists", None).await?;
-            rep.abandoned += 1;
-            per_check.entry(row.check.clone()).or_default().failed += 1;
-            rep.failures.push(DeliveryFailure {
-                check: row.check.clone(),
-                address: row.address.clone(),
-                state: "abandoned",
-                reply: "the app row no longer exists".into(),
-            });
-        }
-        let mut sent = Vec::with_capacity(live.len());
-        // Up to `smtp_connections` messages on the wire at once (default 1:
-        // then a kill repeats at most the one in flight). The next message is
-        // built while the others travel, so rendering overlaps the round trips.
-        let parallel = cfg.smtp_connections.max(1) as usize;
-        let mut groups = group_rows(&live, digest).into_iter();
-        let mut ready = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
-        let mut in_flight = FuturesUnordered::new();
-        let mut stop: Option<String> = None;
-        loop {
-            while in_flight.len() < parallel && stop.is_none() && !signals::interrupted() {
-                let Some(unit) = ready.take() else { break };
-                in_flight.push(async move {
-                    let outcome = match &unit.built {
-                        Err(e) => Err(e.clone()),
-                        Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
-                    };
-                    (unit, outcome)
-                });
-                if in_flight.len() < parallel {
-                    ready = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
-                }
-            }
-            if in_flight.is_empty() {
-                break;
-            }
-            pb.set_message(format!("delivering: {} sent", rep.sent));
-            let prepare_next = ready.is_none() && stop.is_none();
-            let prepare = async {
-                if prepare_next { groups.next().map(|g| build_unit(g, renderer, mailer, digest)) } else { None }
-            };
-            let (done, prepared) = tokio::join!(in_flight.next(), prepare);
-            if prepared.is_some() {
-                ready = prepared;
-            }
-            let Some((unit, outcome)) = done else { break };
-            for row in &unit.rows {
-                let counts = per_check.entry(row.check.clone()).or_default();
-                match &outcome {
-                    Ok(()) => {
-                        journal.record(row.id)?;
-                        sent.push(row.id);
-                        rep.sent += 1;
-                        counts.sent += 1;
-                    }
-                    Err(SendError::Permanent(reply)) => {
-                        warn!(check = %row.check, %reply, "e-mail rejected permanently");
-                        ledger::record_failure(db, row.id, "failed", reply, None).await?;
-                        rep.failed += 1;
-                        counts.failed += 1;
-                        rep.failures.push(DeliveryFailure {
-                            check: row.check.clone(),
-                            address: row.address.clone(),
-                            state: "failed",
-                            reply: reply.clone(),
-                        });
-                    }
-                    Err(e) => {
-                        let reply = e.reply().to_string();
-                        let too_old = now - row.created_at > max_age;
-                        let (state, next) = if too_old {
-                            ("abandoned", None)
-                        } else {
-                            ("queued", Some(now + retry_delay(row.attempts)))
-                        };
-                        ledger::record_failure(db, row.id, state, &reply, next).await?;
-                        if too_old {
-                            rep.abandoned += 1;
-                            counts.failed += 1;
-                        }
-                        warn!(check = %row.check, %reply, state, "e-mail not delivered");
-                        rep.failures.push(DeliveryFailure {
-                            check: row.check.clone(),
-                            address: row.address.clone(),
-                            state,
-                            reply: reply.clone(),
-                        });
-                        if matches!(e, SendError::Unreachable(_)) && stop.is_none() {
-                            // The server is unreachable or silent: send no
-                            // more; the rest stays queued for the next run.
-                            stop = Some(reply);
-                        }
-                    }
-                }
-            }
-        }
-        if stop.is_some() || signals::interrupted() {
-            ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-            journal.clear()?;
-            rep.stopped = Some(stop.unwrap_or_else(|| "interrupted by a signal".into()));
-            break 'batches;
-        }
-        ledger::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-        journal.clear()?;
-        if !full {
-            break;
-        }
-    }
-    // What is still owed, whatever run created it (R5: said, never lost).
-    for (check, n) in ledger::queued_by_check(db).await? {
-        rep.queued += n;
-        per_check.entry(check).or_default().queued = n;
-    }
-    Ok(rep)
-}
-
 /// A spinner on stderr when it is a terminal (never in pipes or cron).
 pub fn progress(enabled: bool) -> ProgressBar {
     if !enabled || !std::io::stderr().is_terminal() {
@@ -451,6 +179,7 @@ pub fn progress(enabled: bool) -> ProgressBar {
 /// write the metrics file.
 async fn finish(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
     ledger::prune(db, cfg.ledger_retention_days).await?;
+    runs::prune(db, cfg.ledger_retention_days).await?;
     write_metrics(db, cfg, exit).await
 }
 
@@ -487,7 +216,7 @@ pub async fn run_checks(
     }
     let lock = if args.dry_run { None } else { Some(RunLock::acquire(cfg, command).await?) };
     if lock.is_some() {
-        ledger::close_orphans(&mut db).await?;
+        runs::close_orphans(&mut db).await?;
     }
     let run = Run {
         run_id: new_run_id(),
@@ -503,7 +232,7 @@ pub async fn run_checks(
         let mut reports = Vec::new();
         let mut exit = code::OK;
         // One row per check, recorded up front in one statement.
-        let run_rows = if ctx.dry_run { Vec::new() } else { ledger::start_runs(&mut db, &ctx.run, checks).await? };
+        let run_rows = if ctx.dry_run { Vec::new() } else { runs::start_runs(&mut db, &ctx.run, checks).await? };
         for &check in checks {
             if signals::interrupted() {
                 break;
@@ -517,7 +246,7 @@ pub async fn run_checks(
                 }
                 Err(e) => {
                     span.in_scope(|| warn!(error = %e, "check failed"));
-                    exit = merge_exit(exit, e.exit_code());
+                    exit = error::merge_exit(exit, e.exit_code());
                     if matches!(e, Error::Unavailable(_)) {
                         return Err(e);
                     }
@@ -537,7 +266,7 @@ pub async fn run_checks(
         if let Some(mailer) = &mailer {
             let mut per_check: HashMap<String, Counts> = HashMap::new();
             if !signals::interrupted() {
-                let d = deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check, pb).await?;
+                let d = delivery::deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check, pb, false).await?;
                 info!(
                     sent = d.sent,
                     queued = d.queued,
@@ -545,18 +274,18 @@ pub async fn run_checks(
                     abandoned = d.abandoned,
                     "delivery finished"
                 );
-                exit = merge_exit(exit, d.exit_code());
+                exit = error::merge_exit(exit, d.exit_code());
                 delivery = Some(d);
             }
             let interrupted = signals::interrupted();
             if interrupted {
-                exit = merge_exit(exit, code::TEMPFAIL);
+                exit = error::merge_exit(exit, code::TEMPFAIL);
             }
             let mut ends = Vec::with_capacity(run_rows.len());
             for (i, row) in run_rows.iter().enumerate() {
                 // Checks a signal kept from starting have no report.
                 let Some(r) = reports.get_mut(i) else {
-                    ends.push(ledger::RunEnd {
+                    ends.push(runs::RunEnd {
                         row: *row,
                         status: "interrupted",
                         counts: Counts::default(),
@@ -574,9 +303,9 @@ pub async fn run_checks(
                     (_, 0) => "ok",
                     _ => "partial",
                 };
-                ends.push(ledger::RunEnd { row: *row, status, counts: r.counts, error: r.error.clone() });
+                ends.push(runs::RunEnd { row: *row, status, counts: r.counts, error: r.error.clone() });
             }
-            ledger::finish_runs(&mut db, &ends).await?;
+            runs::finish_runs(&mut db, &ends).await?;
             finish(&mut db, cfg, exit).await?;
         }
         Ok((reports, delivery, exit))
@@ -607,7 +336,8 @@ pub async fn run_checks(
 }
 
 /// `deliver`: sends what is queued, without running any check.
-pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryReport, u8)> {
+/// With `now`, every queued e-mail is due whatever its next attempt time.
+pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result<(DeliveryReport, u8)> {
     let target = cfg.database()?;
     let transport = cfg.transport()?;
     let renderer = Renderer::new(cfg.timezone, &cfg.base_url)?;
@@ -619,13 +349,13 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryR
         ));
     }
     let lock = RunLock::acquire(cfg, "deliver").await?;
-    ledger::close_orphans(&mut db).await?;
+    runs::close_orphans(&mut db).await?;
     let mut per_check = HashMap::new();
     let result = async {
-        let d = deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb).await?;
+        let d = delivery::deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb, now).await?;
         let mut exit = d.exit_code();
         if signals::interrupted() {
-            exit = merge_exit(exit, code::TEMPFAIL);
+            exit = error::merge_exit(exit, code::TEMPFAIL);
         }
         finish(&mut db, cfg, exit).await?;
         Ok((d, exit))
@@ -635,23 +365,6 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar) -> Result<(DeliveryR
     lock.release().await;
     db.close().await;
     result
-}
-
-/// Prints the report as the flags ask: always for dry runs and JSON, and
-/// for real runs only with `-v` (quiet on success).
-pub fn print_report(report: &RunReport, args: &RunArgs, verbose: bool) {
-    match args.format {
-        Format::Json => {
-            use std::io::Write;
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            if serde_json::to_writer_pretty(&mut w, report).is_ok() {
-                let _ = writeln!(w);
-            }
-            let _ = w.flush();
-        }
-        Format::Text if args.dry_run || verbose => crate::out(&report.to_text()),
-        Format::Text => {}
-    }
 }
 
 /// `migrate`.
@@ -681,11 +394,11 @@ mod tests {
 
     #[test]
     fn exit_codes_merge_by_severity() {
-        assert_eq!(merge_exit(0, 75), 75);
-        assert_eq!(merge_exit(75, 65), 65);
-        assert_eq!(merge_exit(65, 78), 78);
+        assert_eq!(error::merge_exit(0, 75), 75);
+        assert_eq!(error::merge_exit(75, 65), 65);
+        assert_eq!(error::merge_exit(65, 78), 78);
         // A missing privilege also hides tables: it is the cause to report.
-        assert_eq!(merge_exit(78, 77), 77);
-        assert_eq!(merge_exit(69, 78), 69);
+        assert_eq!(error::merge_exit(78, 77), 77);
+        assert_eq!(error::merge_exit(69, 78), 69);
     }
 }

@@ -183,6 +183,9 @@ pub enum Command {
 /// Options of `deliver`.
 #[derive(Debug, Args, Clone)]
 pub struct DeliverArgs {
+    /// Send everything queued now, whatever its next attempt time (after an outage)
+    #[arg(long)]
+    pub now: bool,
     /// Report format on stdout (text only with -v)
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -398,13 +398,14 @@ impl Config {
         if database_timeout < Duration::from_secs(1) {
             return Err(bad("database_timeout", "must be at least 1s"));
         }
-        let delivery_deadline =
-            parse_duration("delivery_deadline", raw.delivery_deadline.as_deref().unwrap_or("10m"))?;
+        let delivery_deadline = parse_duration("delivery_deadline", raw.delivery_deadline.as_deref().unwrap_or("10m"))?;
         if delivery_deadline < Duration::from_secs(1) {
             return Err(bad("delivery_deadline", "must be at least 1s"));
         }
         let smtp_rate = match raw.smtp_rate {
-            Some(0) => return Err(bad("smtp_rate", "must be at least 1 message per minute (leave it unset for no limit)")),
+            Some(0) => {
+                return Err(bad("smtp_rate", "must be at least 1 message per minute (leave it unset for no limit)"));
+            }
             r => r,
         };
         let circuit_breaker = raw.circuit_breaker.unwrap_or(5);

@@ -36,7 +36,7 @@ impl Lines {
     }
     fn fail(&mut self, item: &str, e: &Error) {
         self.out.push_str(&format!("FAIL  {item}: {e}\n"));
-        self.exit = crate::app::merge_exit(self.exit, e.exit_code());
+        self.exit = crate::error::merge_exit(self.exit, e.exit_code());
     }
 }
 

@@ -92,6 +92,14 @@ impl Error {
     }
 }
 
+/// Merges exit codes: the most pressing class wins.
+pub fn merge_exit(a: u8, b: u8) -> u8 {
+    const ORDER: [u8; 7] =
+        [code::SOFTWARE, code::UNAVAILABLE, code::NOPERM, code::CONFIG, code::DATAERR, code::TEMPFAIL, code::OK];
+    let rank = |c: u8| ORDER.iter().position(|x| *x == c).unwrap_or(0);
+    if rank(a) <= rank(b) { a } else { b }
+}
+
 /// Collapses a message to one line.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod crontab;
 pub mod db;
+pub mod delivery;
 pub mod docs;
 pub mod doctor;
 pub mod error;
@@ -15,8 +16,10 @@ pub mod ledger;
 pub mod lock;
 pub mod metrics;
 pub mod notify;
+pub mod outbox;
 pub mod pyfmt;
 pub mod report;
+pub mod runs;
 pub mod signals;
 
 use std::io::IsTerminal;
@@ -152,7 +155,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
         }
         Command::Deliver(a) => {
             let pb = app::progress(show_progress);
-            let (d, code) = app::deliver_queued(&cfg, &pb).await?;
+            let (d, code) = app::deliver_queued(&cfg, &pb, a.now).await?;
             match a.format {
                 Format::Json => print_json(&d),
                 Format::Text if verbose => out(&d.to_text()),
@@ -177,7 +180,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     };
     let pb = app::progress(show_progress && !args.dry_run);
     let report = app::run_checks(&cfg, name, &check_list, args, &pb).await?;
-    app::print_report(&report, args, verbose);
+    report::print_report(&report, args, verbose);
     for c in report.checks.iter().filter(|c| c.error.is_some()) {
         err_line(&format!("{}: {}", c.check.command_name(), c.error.as_deref().unwrap_or_default()));
     }

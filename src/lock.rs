@@ -84,7 +84,7 @@ impl RunLock {
             .await
             .map_err(|e| Error::db("taking the database lock", e))?;
         if got != Some(1) {
-            let who = crate::ledger::running_holder(&mut conn).await.unwrap_or_else(|| "another host".to_string());
+            let who = crate::runs::running_holder(&mut conn).await.unwrap_or_else(|| "another host".to_string());
             let _ = conn.close().await;
             return Err(Error::LockHeld(format!("another run is active: database lock {name} is held by {who}")));
         }

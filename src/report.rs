@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::checks::{Alert, Check, SkipReason};
-use crate::ledger::{Counts, MailPlan, Partition};
+use crate::cli::{Format, RunArgs};
+use crate::ledger::{MailPlan, Partition};
 use crate::notify::render::Email;
+use crate::runs::Counts;
 
 /// The outcome of one command.
 #[derive(Debug, Serialize)]
@@ -201,10 +203,10 @@ impl DeliveryReport {
         use crate::error::code;
         let mut exit = code::OK;
         if self.queued > 0 {
-            exit = crate::app::merge_exit(exit, code::TEMPFAIL);
+            exit = crate::error::merge_exit(exit, code::TEMPFAIL);
         }
         if self.failed + self.abandoned > 0 {
-            exit = crate::app::merge_exit(exit, code::DATAERR);
+            exit = crate::error::merge_exit(exit, code::DATAERR);
         }
         exit
     }
@@ -317,5 +319,21 @@ impl RunReport {
         }
         let _ = writeln!(o, "\nstatements: {}, exit code {}", self.statements, self.exit_code);
         o
+    }
+}
+/// Prints the report as the flags ask: always for dry runs and JSON, and
+/// for real runs only with `-v` (quiet on success).
+pub fn print_report(report: &RunReport, args: &RunArgs, verbose: bool) {
+    match args.format {
+        Format::Json => {
+            use std::io::Write;
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            if serde_json::to_writer_pretty(&mut w, report).is_ok() {
+                let _ = writeln!(w);
+            }
+            let _ = w.flush();
+        }
+        Format::Text if args.dry_run || verbose => crate::out(&report.to_text()),
+        Format::Text => {}
     }
 }

@@ -12,6 +12,7 @@ use crate::checks::Person;
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
 
+pub mod outbox;
 pub mod read;
 pub mod write;
 
@@ -25,6 +26,7 @@ pub const MIGRATIONS_TABLE: &str = "_sigov_alerts_migrations";
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "create runs", include_str!("../../migrations/0001_create_runs.sql")),
     (2, "create deliveries", include_str!("../../migrations/0002_create_deliveries.sql")),
+    (3, "claims and exit codes", include_str!("../../migrations/0003_claims_and_exit_codes.sql")),
 ];
 
 /// A connection with a statement counter.

@@ -1,0 +1,96 @@
+//! The outbox read that joins the app's tables: queued e-mails with the app
+//! row, project, stage and recipient their rendering needs.
+
+use chrono::NaiveDateTime;
+use sqlx::Row;
+use tracing::instrument;
+
+use super::Db;
+use crate::checks::{AppTable, ProjectFacts, StageFacts};
+use crate::error::{Error, Result};
+use crate::outbox::{AppContent, OutboxRow};
+
+/// Queued e-mails due at `now` with id above `after`, oldest first, at
+/// most `limit`, joined to their app rows in one query.
+#[instrument(skip_all)]
+pub async fn fetch_due(db: &mut Db, now: NaiveDateTime, after: u64, limit: u32) -> Result<Vec<OutboxRow>> {
+    const WHAT: &str = "reading the outbox";
+    // language=MySQL
+    let sql = concat!(
+        "SELECT d.id, d.check_slug, d.kind, d.app_table, d.address, d.message_id, d.attempts, d.created_at,",
+        " COALESCE(ap.titre, ne.titre) AS titre, COALESCE(ap.message, ne.message) AS message,",
+        " COALESCE(ap.niveau, '') AS niveau, COALESCE(ap.donnees_contexte, ne.donnees_contexte, '{}') AS ctx,",
+        " COALESCE(ap.date_creation, ne.date_creation) AS app_created,",
+        " u.first_name AS u_first_name, u.last_name AS u_last_name,",
+        " p.id AS p_id, p.nom AS p_nom, p.client AS p_client, COALESCE(s.nom, '') AS p_statut,",
+        " e.id AS e_id, te.nom AS e_code, e.ordre AS e_ordre",
+        " FROM sigov_alerts_deliveries d",
+        " LEFT JOIN core_alerteprojet ap ON d.app_table = 'core_alerteprojet' AND ap.id = d.app_id",
+        " LEFT JOIN core_notificationetape ne ON d.app_table = 'core_notificationetape' AND ne.id = d.app_id",
+        " LEFT JOIN core_etapeprojet e ON e.id = ne.etape_id",
+        " LEFT JOIN core_typeetape te ON te.id = e.type_etape_id",
+        " LEFT JOIN core_projet p ON p.id = COALESCE(ap.projet_id, e.projet_id)",
+        " LEFT JOIN core_statutprojet s ON s.id = p.statut_id",
+        " LEFT JOIN core_utilisateur u ON u.id = COALESCE(ap.destinataire_id, ne.destinataire_id)",
+        " WHERE d.state = 'queued' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) AND d.id > ?",
+        " ORDER BY d.id LIMIT ?"
+    );
+    let rows = sqlx::query(sql)
+        .bind(now)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db.conn())
+        .await
+        .map_err(|e| Error::db(WHAT, e))?;
+    rows.iter()
+        .map(|r| {
+            let titre: Option<String> = r.try_get("titre")?;
+            let p_id: Option<String> = r.try_get("p_id")?;
+            let content = match (titre, p_id) {
+                (Some(titre), Some(p_id)) => {
+                    let stage = match r.try_get::<Option<String>, _>("e_id")? {
+                        Some(id) => Some(StageFacts {
+                            id,
+                            code: r.try_get::<Option<String>, _>("e_code")?.unwrap_or_default(),
+                            ordre: r.try_get::<Option<i32>, _>("e_ordre")?.unwrap_or_default(),
+                        }),
+                        None => None,
+                    };
+                    let first: Option<String> = r.try_get("u_first_name")?;
+                    let last: Option<String> = r.try_get("u_last_name")?;
+                    Some(AppContent {
+                        titre,
+                        message: r.try_get::<Option<String>, _>("message")?.unwrap_or_default(),
+                        niveau: r.try_get("niveau")?,
+                        contexte: r.try_get("ctx")?,
+                        created_at: r.try_get::<Option<NaiveDateTime>, _>("app_created")?.unwrap_or_default(),
+                        recipient_name: format!("{} {}", first.unwrap_or_default(), last.unwrap_or_default())
+                            .trim()
+                            .to_string(),
+                        project: ProjectFacts {
+                            id: p_id,
+                            nom: r.try_get::<Option<String>, _>("p_nom")?.unwrap_or_default(),
+                            client: r.try_get::<Option<String>, _>("p_client")?.unwrap_or_default(),
+                            statut: r.try_get("p_statut")?,
+                        },
+                        stage,
+                    })
+                }
+                _ => None,
+            };
+            let table: String = r.try_get("app_table")?;
+            Ok(OutboxRow {
+                id: r.try_get("id")?,
+                check: r.try_get("check_slug")?,
+                kind: r.try_get("kind")?,
+                table: AppTable::from_name(&table),
+                address: r.try_get("address")?,
+                message_id: r.try_get("message_id")?,
+                attempts: r.try_get("attempts")?,
+                created_at: r.try_get("created_at")?,
+                content,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(|e| Error::db(WHAT, e))
+}

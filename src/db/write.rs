@@ -1,7 +1,9 @@
 //! Writes into the app's two alert tables, and nothing else of the app's
-//! (ruling R12): multi-row INSERTs sized to the server's packet limit.
+//! (ruling R12): multi-row INSERTs sized to the server's packet limit; a row
+//! the database refuses is left out alone (R15).
 
 use chrono::NaiveDateTime;
+use sqlx::mysql::MySqlDatabaseError;
 use sqlx::{MySql, QueryBuilder};
 use tracing::instrument;
 
@@ -39,18 +41,88 @@ fn alert_size(a: &&Alert) -> usize {
     a.titre.len() + a.message.len() + a.contexte.len() + 128
 }
 
+/// Why the database refused a row because of the row's own data (R15): a
+/// reference to a row the app deleted meanwhile (1452, 1216), a value too
+/// long (1406), incorrect (1366, 1292, 1265) or out of range (1264), a NULL
+/// (1048), a CHECK constraint (4025) or a trigger (1644). `None` for any
+/// other failure, which fails the check.
+pub fn refused_row(err: &sqlx::Error) -> Option<String> {
+    let sqlx::Error::Database(db) = err else { return None };
+    let number = db.try_downcast_ref::<MySqlDatabaseError>()?.number();
+    matches!(number, 1048 | 1216 | 1264 | 1265 | 1292 | 1366 | 1406 | 1452 | 1644 | 4025)
+        .then(|| format!("error {number}: {}", crate::error::one_line(db.message())))
+}
+
+/// The savepoint taken before each batch, and before each row when a batch
+/// is written one row at a time.
+const BATCH: &str = "SAVEPOINT sigov_alerts_batch";
+const BATCH_UNDO: &str = "ROLLBACK TO SAVEPOINT sigov_alerts_batch";
+const ROW: &str = "SAVEPOINT sigov_alerts_row";
+const ROW_UNDO: &str = "ROLLBACK TO SAVEPOINT sigov_alerts_row";
+
+/// One multi-row INSERT of `chunk`; returns the id of its first row.
+async fn insert_chunk(
+    db: &mut Db,
+    table: AppTable,
+    chunk: &[&Alert],
+    created: &str,
+) -> std::result::Result<i64, sqlx::Error> {
+    let mut qb: QueryBuilder<MySql> = match table {
+        // language=MySQL
+        AppTable::AlerteProjet => QueryBuilder::new(
+            "INSERT INTO core_alerteprojet (type_alerte, niveau, titre, message, lue, date_creation, \
+             date_lecture, donnees_contexte, destinataire_id, projet_id) ",
+        ),
+        // language=MySQL
+        AppTable::NotificationEtape => QueryBuilder::new(
+            "INSERT INTO core_notificationetape (type_notification, titre, message, lue, date_creation, \
+             date_lecture, donnees_contexte, destinataire_id, emetteur_id, etape_id, cas_test_id) ",
+        ),
+    };
+    // Our own constants are literals; the app's data is bound.
+    qb.push_values(chunk.iter(), |mut b, a| {
+        b.push(format!("'{}'", a.kind));
+        if table == AppTable::AlerteProjet {
+            b.push(format!("'{}'", a.niveau));
+        }
+        b.push_bind(a.titre.as_str()).push_bind(a.message.as_str()).push("0").push(created).push("NULL");
+        b.push_bind(a.contexte.as_str()).push_bind(a.recipient.id.as_str());
+        match table {
+            AppTable::AlerteProjet => {
+                b.push_bind(a.project.id.as_str());
+            }
+            AppTable::NotificationEtape => {
+                b.push("NULL").push_bind(a.stage.as_ref().map(|s| s.id.as_str()).unwrap_or_default()).push("NULL");
+            }
+        }
+    });
+    Ok(qb.build().execute(db.conn()).await?.last_insert_id() as i64)
+}
+
+/// The outcome of one app row: its id, or why the database refused it.
+pub type RowOutcome = std::result::Result<i64, String>;
+
 /// Inserts one app row per alert, all in `table`, created at `created_at`
-/// (UTC); returns the new row ids in the order of `alerts`.
+/// (UTC), inside the caller's transaction; returns, in the order of
+/// `alerts`, each new row id or why the database refused that row (R15).
+///
+/// Rows go in multi-row INSERTs, each after a savepoint. When the database
+/// refuses a batch because of a row's data ([`refused_row`]), the batch is
+/// rolled back to its savepoint and written again one row at a time, each
+/// under its own savepoint, so only the refused rows are left out. Any other
+/// error (a deadlock, a lost connection…) is returned and the caller rolls
+/// the whole transaction back.
 #[instrument(skip_all, fields(table = table.name(), rows = alerts.len()))]
 pub async fn insert_app_rows(
     db: &mut Db,
     table: AppTable,
     alerts: &[&Alert],
     created_at: NaiveDateTime,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<RowOutcome>> {
     let what = format!("writing {}", table.name());
-    let mut ids = Vec::with_capacity(alerts.len());
+    let mut out = Vec::with_capacity(alerts.len());
     let step = db.autoinc_step as i64;
+    let created = format!("'{}'", created_at.format("%Y-%m-%d %H:%M:%S%.6f"));
     let chunks = if db.autoinc_consecutive {
         batches(alerts, 6, db.max_packet, alert_size)
     } else {
@@ -58,41 +130,32 @@ pub async fn insert_app_rows(
         alerts.chunks(1).collect()
     };
     for chunk in chunks {
-        let mut qb: QueryBuilder<MySql> = match table {
-            // language=MySQL
-            AppTable::AlerteProjet => QueryBuilder::new(
-                "INSERT INTO core_alerteprojet (type_alerte, niveau, titre, message, lue, date_creation, \
-                 date_lecture, donnees_contexte, destinataire_id, projet_id) ",
-            ),
-            // language=MySQL
-            AppTable::NotificationEtape => QueryBuilder::new(
-                "INSERT INTO core_notificationetape (type_notification, titre, message, lue, date_creation, \
-                 date_lecture, donnees_contexte, destinataire_id, emetteur_id, etape_id, cas_test_id) ",
-            ),
+        db.exec("setting a savepoint", BATCH).await?;
+        let why = match insert_chunk(db, table, chunk, &created).await {
+            Ok(first) => {
+                out.extend((0..chunk.len() as i64).map(|i| Ok(first + i * step)));
+                continue;
+            }
+            Err(e) => refused_row(&e).ok_or_else(|| Error::db(&what, e))?,
         };
-        // Our own constants are literals; the app's data is bound.
-        let created = format!("'{}'", created_at.format("%Y-%m-%d %H:%M:%S%.6f"));
-        qb.push_values(chunk.iter(), |mut b, a| {
-            b.push(format!("'{}'", a.kind));
-            if table == AppTable::AlerteProjet {
-                b.push(format!("'{}'", a.niveau));
-            }
-            b.push_bind(a.titre.as_str()).push_bind(a.message.as_str()).push("0").push(&created).push("NULL");
-            b.push_bind(a.contexte.as_str()).push_bind(a.recipient.id.as_str());
-            match table {
-                AppTable::AlerteProjet => {
-                    b.push_bind(a.project.id.as_str());
-                }
-                AppTable::NotificationEtape => {
-                    b.push("NULL").push_bind(a.stage.as_ref().map(|s| s.id.as_str()).unwrap_or_default()).push("NULL");
+        db.exec("rolling back to a savepoint", BATCH_UNDO).await?;
+        if chunk.len() == 1 {
+            out.push(Err(why));
+            continue;
+        }
+        for a in chunk {
+            db.exec("setting a savepoint", ROW).await?;
+            match insert_chunk(db, table, std::slice::from_ref(a), &created).await {
+                Ok(id) => out.push(Ok(id)),
+                Err(e) => {
+                    let why = refused_row(&e).ok_or_else(|| Error::db(&what, e))?;
+                    db.exec("rolling back to a savepoint", ROW_UNDO).await?;
+                    out.push(Err(why));
                 }
             }
-        });
-        let result = qb.build().execute(db.conn()).await.map_err(|e| Error::db(&what, e))?;
-        let first = result.last_insert_id() as i64;
-        ids.extend((0..chunk.len() as i64).map(|i| first + i * step));
+        }
     }
-    Ok(ids)
+    Ok(out)
 }
 
 #[cfg(test)]

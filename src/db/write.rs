@@ -119,6 +119,8 @@ pub async fn insert_app_rows(
     alerts: &[&Alert],
     created_at: NaiveDateTime,
 ) -> Result<Vec<RowOutcome>> {
+    #[cfg(feature = "failpoints")]
+    failpoint::hit(db, "before_insert").await;
     let what = format!("writing {}", table.name());
     let mut out = Vec::with_capacity(alerts.len());
     let step = db.autoinc_step as i64;
@@ -156,6 +158,62 @@ pub async fn insert_app_rows(
         }
     }
     Ok(out)
+}
+
+/// Fault injection for the integration tests (Cargo feature `failpoints`,
+/// off by default: a normal build has none of this).
+///
+/// With `SIGOV_ALERTS_FAILPOINT=before_insert:/some/path`, every call of
+/// [`insert_app_rows`] first stops: its n-th stop (n = 1, 2, … in the
+/// process) creates `/some/path.{n}.ready` and waits until
+/// `/some/path.{n}.go` exists (at most 30 s), so a test can change the
+/// database between a check's reads and its first INSERT. At the first stop
+/// the session's `innodb_lock_wait_timeout` is set to
+/// `SIGOV_ALERTS_FAILPOINT_LOCK_WAIT` seconds (default 1), so a lock the test
+/// holds gives a lock wait timeout quickly.
+#[cfg(feature = "failpoints")]
+pub mod failpoint {
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::{Duration, Instant};
+
+    use super::Db;
+
+    /// The environment variable: `{name}:{path}`.
+    pub const ENV: &str = "SIGOV_ALERTS_FAILPOINT";
+    /// The session's lock wait timeout while a failpoint is set, in seconds.
+    pub const LOCK_WAIT_ENV: &str = "SIGOV_ALERTS_FAILPOINT_LOCK_WAIT";
+
+    static STOPS: AtomicU32 = AtomicU32::new(0);
+
+    /// Stops at failpoint `name` when the environment asks for it.
+    pub async fn hit(db: &mut Db, name: &str) {
+        let Ok(spec) = std::env::var(ENV) else { return };
+        let Some((point, path)) = spec.split_once(':') else { return };
+        if point != name {
+            return;
+        }
+        let n = STOPS.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == 1 {
+            let secs: u32 = std::env::var(LOCK_WAIT_ENV).ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+            let sql = format!("SET SESSION innodb_lock_wait_timeout = {secs}");
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(db.conn()).await;
+        }
+        let ready = PathBuf::from(format!("{path}.{n}.ready"));
+        let go = PathBuf::from(format!("{path}.{n}.go"));
+        if let Err(e) = std::fs::write(&ready, b"") {
+            tracing::warn!(failpoint = name, path = %ready.display(), error = %e, "failpoint: cannot signal");
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !go.exists() {
+            if Instant::now() >= deadline {
+                tracing::warn!(failpoint = name, path = %go.display(), "failpoint: not released within 30 s");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 #[cfg(test)]

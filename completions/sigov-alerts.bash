@@ -34,6 +34,9 @@ _sigov__alerts() {
             sigov__alerts,completions)
                 cmd="sigov__alerts__subcmd__completions"
                 ;;
+            sigov__alerts,config)
+                cmd="sigov__alerts__subcmd__config"
+                ;;
             sigov__alerts,crontab)
                 cmd="sigov__alerts__subcmd__crontab"
                 ;;
@@ -42,9 +45,6 @@ _sigov__alerts() {
                 ;;
             sigov__alerts,doctor)
                 cmd="sigov__alerts__subcmd__doctor"
-                ;;
-            sigov__alerts,generate-man)
-                cmd="sigov__alerts__subcmd__generate__subcmd__man"
                 ;;
             sigov__alerts,help)
                 cmd="sigov__alerts__subcmd__help"
@@ -79,6 +79,9 @@ _sigov__alerts() {
             sigov__alerts__subcmd__help,completions)
                 cmd="sigov__alerts__subcmd__help__subcmd__completions"
                 ;;
+            sigov__alerts__subcmd__help,config)
+                cmd="sigov__alerts__subcmd__help__subcmd__config"
+                ;;
             sigov__alerts__subcmd__help,crontab)
                 cmd="sigov__alerts__subcmd__help__subcmd__crontab"
                 ;;
@@ -87,9 +90,6 @@ _sigov__alerts() {
                 ;;
             sigov__alerts__subcmd__help,doctor)
                 cmd="sigov__alerts__subcmd__help__subcmd__doctor"
-                ;;
-            sigov__alerts__subcmd__help,generate-man)
-                cmd="sigov__alerts__subcmd__help__subcmd__generate__subcmd__man"
                 ;;
             sigov__alerts__subcmd__help,help)
                 cmd="sigov__alerts__subcmd__help__subcmd__help"
@@ -113,7 +113,7 @@ _sigov__alerts() {
 
     case "${cmd}" in
         sigov__alerts)
-            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help"
+            opts="-v -q -h -V --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help --version check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor config deliver history status crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +174,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__budget)
+        sigov__alerts__subcmd__check__subcmd__budget)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -244,7 +244,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
+        sigov__alerts__subcmd__check__subcmd__contract__subcmd__expiration)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -314,7 +314,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
+        sigov__alerts__subcmd__check__subcmd__project__subcmd__deadlines)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -384,7 +384,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__stage__subcmd__delays)
+        sigov__alerts__subcmd__check__subcmd__stage__subcmd__delays)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -454,7 +454,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
+        sigov__alerts__subcmd__check__subcmd__task__subcmd__deadlines)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -524,7 +524,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__completions)
+        sigov__alerts__subcmd__completions)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -586,7 +586,73 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__crontab)
+        sigov__alerts__subcmd__config)
+            opts="-v -q -h --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --smtp-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timezone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --base-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sigov__alerts__subcmd__crontab)
             opts="-v -q -h --staggered --run-all --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -648,7 +714,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__deliver)
+        sigov__alerts__subcmd__deliver)
             opts="-v -q -h --now --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -714,7 +780,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__doctor)
+        sigov__alerts__subcmd__doctor)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -776,70 +842,8 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__generate__subcmd__man)
-            opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --database-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --smtp-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timezone)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --base-url)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --from)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --lock-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --wait-lock)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --color)
-                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        sigov__subcmd__alerts__subcmd__help)
-            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor deliver history status crontab completions generate-man help"
+        sigov__alerts__subcmd__help)
+            opts="check-project-deadlines check-stage-delays check-task-deadlines check-budget check-contract-expiration run-all migrate doctor config deliver history status crontab completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -852,7 +856,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__budget)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__budget)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -866,7 +870,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__contract__subcmd__expiration)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__contract__subcmd__expiration)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -880,7 +884,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__project__subcmd__deadlines)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__project__subcmd__deadlines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -894,7 +898,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__stage__subcmd__delays)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__stage__subcmd__delays)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -908,7 +912,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__check__subcmd__task__subcmd__deadlines)
+        sigov__alerts__subcmd__help__subcmd__check__subcmd__task__subcmd__deadlines)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -922,7 +926,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__completions)
+        sigov__alerts__subcmd__help__subcmd__completions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -936,7 +940,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__crontab)
+        sigov__alerts__subcmd__help__subcmd__config)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -950,7 +954,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__deliver)
+        sigov__alerts__subcmd__help__subcmd__crontab)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -964,7 +968,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__doctor)
+        sigov__alerts__subcmd__help__subcmd__deliver)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -978,7 +982,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__generate__subcmd__man)
+        sigov__alerts__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -992,7 +996,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__help)
+        sigov__alerts__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1006,7 +1010,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__history)
+        sigov__alerts__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1020,7 +1024,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__migrate)
+        sigov__alerts__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1034,7 +1038,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__run__subcmd__all)
+        sigov__alerts__subcmd__help__subcmd__run__subcmd__all)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1048,7 +1052,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__help__subcmd__status)
+        sigov__alerts__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1062,7 +1066,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__history)
+        sigov__alerts__subcmd__history)
             opts="-v -q -h --limit --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1132,7 +1136,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__migrate)
+        sigov__alerts__subcmd__migrate)
             opts="-v -q -h --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1194,7 +1198,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__run__subcmd__all)
+        sigov__alerts__subcmd__run__subcmd__all)
             opts="-v -q -h --at --dry-run --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1264,7 +1268,7 @@ _sigov__alerts() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        sigov__subcmd__alerts__subcmd__status)
+        sigov__alerts__subcmd__status)
             opts="-v -q -h --stale-after --stuck-after --format --config --database-url --smtp-url --timezone --base-url --from --lock-file --wait-lock --metrics-file --log-file --verbose --quiet --log-format --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -287,7 +287,7 @@ pub async fn run_checks(
     }
     let lock = if args.dry_run { None } else { Some(RunLock::acquire(cfg, command).await?) };
     if lock.is_some() {
-        runs::close_orphans(&mut db).await?;
+        runs::close_orphans(&mut db, cfg.database_lock).await?;
     }
     let run = Run {
         run_id: new_run_id(),
@@ -319,7 +319,7 @@ pub async fn run_checks(
                 Err(e) => {
                     span.in_scope(|| warn!(error = %e, "check failed"));
                     exit = error::merge_exit(exit, e.exit_code());
-                    if matches!(e, Error::Unavailable(_)) {
+                    if matches!(e, Error::Unavailable(_) | Error::Lost(_)) {
                         return Err(e);
                     }
                     reports.push(CheckReport {
@@ -338,7 +338,14 @@ pub async fn run_checks(
         if let Some(mailer) = &mailer {
             let mut per_check: HashMap<String, Counts> = HashMap::new();
             if !signals::interrupted() {
-                let d = delivery::deliver(&mut db, cfg, &ctx.renderer, mailer, &mut per_check, pb, false).await?;
+                let deliverer = delivery::Deliverer {
+                    cfg,
+                    renderer: &ctx.renderer,
+                    mailer,
+                    run_id: &ctx.run.run_id,
+                    ignore_backoff: false,
+                };
+                let d = delivery::deliver(&mut db, &deliverer, &mut per_check, pb).await?;
                 info!(
                     sent = d.sent,
                     queued = d.queued,
@@ -391,6 +398,7 @@ pub async fn run_checks(
     let statements = db.statements();
     db.close().await;
     let (reports, delivery, exit) = result?;
+    let statements = statements - delivery.as_ref().map_or(0, |d| d.statements);
     Ok(RunReport {
         command: command.to_string(),
         run_id: (!ctx.dry_run).then(|| ctx.run.run_id.clone()),
@@ -421,10 +429,13 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result
         ));
     }
     let lock = RunLock::acquire(cfg, "deliver").await?;
-    runs::close_orphans(&mut db).await?;
+    runs::close_orphans(&mut db, cfg.database_lock).await?;
+    let run_id = new_run_id();
     let mut per_check = HashMap::new();
     let result = async {
-        let d = delivery::deliver(&mut db, cfg, &renderer, &mailer, &mut per_check, pb, now).await?;
+        let deliverer =
+            delivery::Deliverer { cfg, renderer: &renderer, mailer: &mailer, run_id: &run_id, ignore_backoff: now };
+        let d = delivery::deliver(&mut db, &deliverer, &mut per_check, pb).await?;
         let mut exit = d.exit_code();
         if signals::interrupted() {
             exit = error::merge_exit(exit, code::TEMPFAIL);

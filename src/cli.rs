@@ -36,46 +36,49 @@ Exit codes:
   78  configuration error: bad value, missing app tables, migrations not applied";
 
 /// Options shared by every command.
+// The configuration flags read no environment through clap: config.rs reads
+// the variables named in their help itself, so that it knows (and `config`
+// shows) whether a value came from a flag or from the environment.
 #[derive(Debug, Args, Default)]
 pub struct GlobalArgs {
     /// TOML configuration file [default: /etc/sigov-alerts.toml if it exists]
     #[arg(long, global = true, env = "SIGOV_ALERTS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Database URL, mysql://user:pass@host:3306/db?ssl-mode=...
-    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    /// Database URL, mysql://user@host:3306/db?ssl-mode=... [env: SIGOV_ALERTS_DATABASE_URL, else DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
-    /// Mail transport: smtp://host:port, smtps://host, or file:///dir (writes .eml files)
-    #[arg(long, global = true, env = "SIGOV_ALERTS_SMTP_URL", hide_env_values = true, value_name = "URL")]
+    /// Mail transport: smtp://host:port, smtps://host, or file:///dir (writes .eml files) [env: SIGOV_ALERTS_SMTP_URL]
+    #[arg(long, global = true, value_name = "URL")]
     pub smtp_url: Option<String>,
 
-    /// Time zone of the business day [default: Europe/Paris]
-    #[arg(long, global = true, env = "SIGOV_ALERTS_TIMEZONE", value_name = "TZ")]
+    /// Time zone of the business day [default: Europe/Paris] [env: SIGOV_ALERTS_TIMEZONE]
+    #[arg(long, global = true, value_name = "TZ")]
     pub timezone: Option<String>,
 
-    /// Base URL of the web app, for links in e-mails [default: http://localhost:8000]
-    #[arg(long, global = true, env = "SIGOV_ALERTS_BASE_URL", value_name = "URL")]
+    /// Base URL of the web app, for links in e-mails [default: http://localhost:8000] [env: SIGOV_ALERTS_BASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
 
-    /// Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>]
-    #[arg(long, global = true, env = "SIGOV_ALERTS_FROM", value_name = "ADDRESS")]
+    /// Sender of the e-mails [default: SI-Gouvernance <noreply@si-gouvernance.com>] [env: SIGOV_ALERTS_FROM]
+    #[arg(long, global = true, value_name = "ADDRESS")]
     pub from: Option<String>,
 
-    /// Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock]
-    #[arg(long, global = true, env = "SIGOV_ALERTS_LOCK_FILE", value_name = "PATH")]
+    /// Lock file guarding one host [default: /run/lock/sigov-alerts.<host>-<port>-<database>.lock] [env: SIGOV_ALERTS_LOCK_FILE]
+    #[arg(long, global = true, value_name = "PATH")]
     pub lock_file: Option<PathBuf>,
 
-    /// Wait this long for a held lock instead of exiting 75 (e.g. 30s) [default: 0s]
+    /// Wait this long for a held lock instead of exiting 75 (e.g. 30s; at most 1day) [default: 0s]
     #[arg(long, global = true, value_name = "DURATION")]
     pub wait_lock: Option<String>,
 
-    /// Write node_exporter textfile metrics here at the end of every run
-    #[arg(long, global = true, env = "SIGOV_ALERTS_METRICS_FILE", value_name = "PATH")]
+    /// Write node_exporter textfile metrics here at the end of every run [env: SIGOV_ALERTS_METRICS_FILE]
+    #[arg(long, global = true, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
-    /// Also append log lines to this file (opened anew by every run)
-    #[arg(long, global = true, env = "SIGOV_ALERTS_LOG_FILE", value_name = "PATH")]
+    /// Also append log lines to this file (opened anew by every run) [env: SIGOV_ALERTS_LOG_FILE]
+    #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
 
     /// More output on stderr (-v summary, -vv debug)
@@ -162,6 +165,12 @@ pub enum Command {
     Migrate,
     /// Check configuration, database, tables, privileges, migrations, SMTP and lock path
     Doctor,
+    /// Print the effective configuration: each key, its value and where it came from; secrets as ****
+    ///
+    /// One line per key, `key = value  (source)`, the source being `flag --NAME`, `env NAME`,
+    /// `FILE:LINE` or `default`. Passwords are shown as ****. An invalid value is still printed,
+    /// marked `# invalid: why`, and the command then exits 78. Connects to nothing.
+    Config(ConfigArgs),
     /// Send the e-mails still queued (retries) without running any check
     Deliver(DeliverArgs),
     /// Past runs from the ledger: when, how long, rows and e-mails
@@ -187,6 +196,14 @@ pub struct DeliverArgs {
     #[arg(long)]
     pub now: bool,
     /// Report format on stdout (text only with -v)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Options of `config`.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

@@ -111,16 +111,56 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     pages
 }
 
+/// The binary's name, as completion scripts register it.
+const BIN: &str = "sigov-alerts";
+
+/// The command tree the completion scripts describe: the real one without
+/// its hidden (internal) subcommands and hidden top-level options (clap_complete
+/// lists hidden ones too), so `generate-man` is never offered, not even under
+/// `help`.
+fn completion_command() -> clap::Command {
+    let full = Cli::command();
+    let mut cmd = clap::Command::new(BIN)
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(full.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = full.get_about() {
+        cmd = cmd.about(about.clone());
+    }
+    cmd
+}
+
+/// The completion script for `shell`: what `sigov-alerts completions SHELL`
+/// prints and what completions/ holds.
+pub fn completion(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut completion_command(), BIN, &mut buf);
+    match shell {
+        clap_complete::Shell::Bash => fix_bash(&String::from_utf8_lossy(&buf)).into_bytes(),
+        _ => buf,
+    }
+}
+
+/// clap_complete's bash generator names the state of a subcommand two ways
+/// when the binary name has a hyphen: the loop over the words sets
+/// `cmd="sigov__alerts__subcmd__status"` (hyphens of the binary become `__`)
+/// while the `case "${cmd}"` that lists the options has the label
+/// `sigov__subcmd__alerts__subcmd__status)` (every hyphen of the path
+/// becomes `__subcmd__`). No label matched, so no option of any subcommand
+/// was ever completed. The labels are rewritten to the loop's spelling.
+fn fix_bash(script: &str) -> String {
+    const SEP: &str = "__subcmd__";
+    let wrong = format!("{}{SEP}", BIN.replace('-', SEP));
+    let right = format!("{}{SEP}", BIN.replace('-', "__"));
+    script.replace(&wrong, &right)
+}
+
 /// Every completion script: (file name, content).
 pub fn completions() -> Vec<(String, Vec<u8>)> {
     use clap_complete::Shell;
     [(Shell::Bash, "sigov-alerts.bash"), (Shell::Zsh, "_sigov-alerts"), (Shell::Fish, "sigov-alerts.fish")]
         .into_iter()
-        .map(|(shell, name)| {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "sigov-alerts", &mut buf);
-            (name.to_string(), buf)
-        })
+        .map(|(shell, name)| (name.to_string(), completion(shell)))
         .collect()
 }
 
@@ -177,6 +217,28 @@ mod tests {
     #[test]
     fn completions_are_up_to_date() {
         check("completions", completions());
+    }
+
+    #[test]
+    fn bash_script_has_a_case_for_every_command_state() {
+        let script = String::from_utf8(completion(clap_complete::Shell::Bash)).unwrap();
+        let states: Vec<&str> = script
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("cmd=\"")?.strip_suffix('"'))
+            .filter(|s| !s.is_empty())
+            .collect();
+        assert!(states.contains(&"sigov__alerts__subcmd__status"), "{states:?}");
+        for state in states {
+            assert!(script.lines().any(|l| l.trim() == format!("{state})")), "no `{state})` label in the bash script");
+        }
+    }
+
+    #[test]
+    fn completions_leave_out_hidden_commands() {
+        for (name, text) in completions() {
+            let text = String::from_utf8(text).unwrap();
+            assert!(text.contains("run-all") && !text.contains("generate-man"), "{name}");
+        }
     }
 
     #[test]

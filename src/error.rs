@@ -37,6 +37,9 @@ pub enum Error {
     /// A statement failed for a reason that passes (deadlock, lock wait
     /// timeout): the transaction can be tried again.
     DbTemporary(String),
+    /// The database was lost or stalled mid-run: what was committed stays,
+    /// the next run goes on (75).
+    Lost(String),
     /// The database user lacks a privilege.
     Privilege(String),
     /// Mail could not be delivered; `transient` mail stays queued.
@@ -54,7 +57,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) => code::CONFIG,
-            Error::LockHeld(_) | Error::Interrupted | Error::DbTemporary(_) => code::TEMPFAIL,
+            Error::LockHeld(_) | Error::Interrupted | Error::DbTemporary(_) | Error::Lost(_) => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
             Error::Privilege(_) => code::NOPERM,
@@ -68,15 +71,16 @@ impl Error {
     pub fn db(what: &str, err: sqlx::Error) -> Error {
         let why = one_line(&err.to_string());
         match &err {
+            // A connection that breaks after it was made: the database was
+            // lost mid-run (`db::open` reports a failed connect as 69).
             sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => {
-                Error::Unavailable(format!("{what}: {why}"))
+                Error::Lost(format!("{what}: {why}"))
             }
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
-                let number = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
                 match code.as_ref() {
                     // Deadlock (1213), lock wait timeout (1205).
-                    _ if matches!(number, Some(1213 | 1205)) => Error::DbTemporary(format!("{what}: {why}")),
+                    _ if is_conflict(&err) => Error::DbTemporary(format!("{what}: {why}")),
                     // Access denied on login / unknown database: nothing can be done.
                     "28000" | "42000" if why.contains("Access denied for user") => {
                         Error::Unavailable(format!("{what}: {why}"))
@@ -100,6 +104,18 @@ pub fn merge_exit(a: u8, b: u8) -> u8 {
     if rank(a) <= rank(b) { a } else { b }
 }
 
+/// Whether `err` is a deadlock, a lock wait timeout or a Galera
+/// certification conflict (reported as a deadlock): worth one more try.
+pub fn is_conflict(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
+            matches!(code, Some(1213 | 1205))
+        }
+        _ => false,
+    }
+}
+
 /// Collapses a message to one line.
 pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -113,6 +129,7 @@ impl fmt::Display for Error {
             | Error::Unavailable(m)
             | Error::Db(m)
             | Error::DbTemporary(m)
+            | Error::Lost(m)
             | Error::Privilege(m)
             | Error::Io(m)
             | Error::Internal(m) => f.write_str(m),

@@ -9,6 +9,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::db::Db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// One run row.
@@ -57,8 +58,8 @@ pub async fn history(db: &mut Db, limit: u32) -> Result<Vec<RunRow>> {
     )
     .bind(limit)
     .fetch_all(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    .within(WHAT)
+    .await?;
     rows.iter()
         .map(|r| {
             let started: NaiveDateTime = r.try_get(6)?;
@@ -184,8 +185,7 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -
     )
     .bind(now - stuck)
     .fetch_one(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    .within(WHAT).await?;
     let num = crate::db::count_col;
     let queued = num(&r, 0);
     let stuck_n = num(&r, 1);
@@ -197,8 +197,8 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration) -
     )
     .bind(now - chrono::Duration::hours(24))
     .fetch_one(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    .within(WHAT)
+    .await?;
     let failed_24h = num(&f, 0);
     let abandoned_24h = num(&f, 1);
     if stuck_n > 0 {

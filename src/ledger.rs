@@ -4,10 +4,8 @@
 //! (`crate::outbox`); runs are recorded by `crate::runs`.
 
 use std::collections::HashSet;
-use std::str::FromStr;
 
 use chrono::NaiveDate;
-use lettre::Address;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::{MySql, QueryBuilder, Row};
@@ -15,6 +13,7 @@ use tracing::instrument;
 
 use crate::checks::{Alert, AlertKey, AppDedup, AppTable, Check, SkipReason};
 use crate::db::Db;
+use crate::db::Within;
 use crate::db::read::AppDedupKey;
 use crate::db::write::{batches, insert_app_rows};
 use crate::error::{Error, Result};
@@ -107,7 +106,7 @@ pub fn partition(alerts: Vec<Alert>, app: &HashSet<AppDedupKey>, ledger: &HashSe
                 let email = alert.recipient.email.trim();
                 let mail = if email.is_empty() {
                     MailPlan::NoAddress
-                } else if Address::from_str(email).is_err() {
+                } else if !crate::notify::mail::valid_address(email) {
                     MailPlan::BadAddress
                 } else {
                     MailPlan::Send
@@ -137,8 +136,8 @@ pub async fn fetch_keys(db: &mut Db, check: Check, today: NaiveDate, lock: bool)
         .bind(check.slug())
         .bind(today.format("%Y-%m-%d").to_string())
         .fetch_all(db.conn())
-        .await
-        .map_err(|e| Error::db("reading the ledger", e))?;
+        .within("reading the ledger")
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(AlertKey {
@@ -211,7 +210,7 @@ pub async fn record(
                 .push(&recorded)
                 .push(&run_id);
         });
-        qb.build().execute(db.conn()).await.map_err(|e| Error::db("writing the ledger", e))?;
+        qb.build().execute(db.conn()).within("writing the ledger").await?;
     }
     Ok(refused)
 }
@@ -225,8 +224,8 @@ pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
         sqlx::query("DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> 'queued'")
             .bind(cutoff)
             .execute(db.conn())
-            .await
-            .map_err(|e| Error::db("pruning the ledger", e))?;
+            .within("pruning the ledger")
+            .await?;
     Ok(a.rows_affected())
 }
 

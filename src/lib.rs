@@ -5,6 +5,7 @@ pub mod app;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod config_cmd;
 pub mod crontab;
 pub mod db;
 pub mod delivery;
@@ -32,6 +33,24 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// Parses a tracing filter (the syntax of `SIGOV_ALERTS_LOG`).
+pub fn parse_log_filter(spec: &str) -> std::result::Result<EnvFilter, String> {
+    EnvFilter::builder().parse(spec).map_err(|e| format!("{spec:?} is not a tracing filter ({e})"))
+}
+
+/// The filter `SIGOV_ALERTS_LOG` holds (`None` when unset or empty); a
+/// configuration error naming the variable when it does not parse.
+pub fn log_filter_env() -> Result<Option<String>> {
+    let name = config::LOG_ENV;
+    let bad = |why: String| Error::Config(format!("configuration: {name}: {why} (from environment variable {name})"));
+    match std::env::var(name) {
+        Ok(s) if s.trim().is_empty() => Ok(None),
+        Ok(s) => parse_log_filter(&s).map(|_| Some(s)).map_err(bad),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(bad("not valid UTF-8".into())),
+    }
+}
+
 /// Sets up tracing on stderr (and the log file) as the flags ask.
 pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
     let g = &cli.global;
@@ -42,9 +61,11 @@ pub fn init_tracing(cli: &Cli, log_file: Option<&Path>) -> Result<()> {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = || {
-        EnvFilter::try_from_env("SIGOV_ALERTS_LOG")
-            .unwrap_or_else(|_| EnvFilter::new(format!("warn,sigov_alerts={level}")))
+    let spec = log_filter_env()?;
+    let filter = || match &spec {
+        // Parsed once already: cannot fail.
+        Some(s) => EnvFilter::builder().parse_lossy(s),
+        None => EnvFilter::new(format!("warn,sigov_alerts={level}")),
     };
     let ansi = match g.color {
         Color::Always => true,
@@ -88,7 +109,7 @@ pub fn err_line(s: &str) {
     let _ = writeln!(std::io::stderr(), "sigov-alerts: error: {s}");
 }
 
-fn print_json<T: serde::Serialize>(v: &T) {
+pub(crate) fn print_json<T: serde::Serialize>(v: &T) {
     out(&format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default()));
 }
 
@@ -96,18 +117,15 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     // Commands that need no configuration.
     match &cli.command {
         Command::Completions(a) => {
-            clap_complete::generate(
-                a.shell,
-                &mut <Cli as clap::CommandFactory>::command(),
-                "sigov-alerts",
-                &mut std::io::stdout(),
-            );
+            use std::io::Write;
+            let _ = std::io::stdout().write_all(&docs::completion(a.shell));
             return Ok(0);
         }
         Command::GenerateMan { dir } => {
             docs::write_man(dir).map_err(|e| Error::Io(format!("writing man pages to {}: {e}", dir.display())))?;
             return Ok(0);
         }
+        Command::Config(a) => return config_cmd::run(&cli.global, a.format),
         _ => {}
     }
     let cfg = Config::load(&cli.global)?;
@@ -116,7 +134,7 @@ async fn dispatch(cli: &Cli) -> Result<u8> {
     let verbose = cli.global.verbose > 0;
     let show_progress = !cli.global.quiet && cli.global.log_format == LogFormat::Text;
     let (check_list, args, name): (Vec<checks::Check>, _, &str) = match &cli.command {
-        Command::Completions(_) | Command::GenerateMan { .. } => return Ok(0),
+        Command::Completions(_) | Command::GenerateMan { .. } | Command::Config(_) => return Ok(0),
         Command::Migrate => {
             let done = app::migrate(&cfg).await?;
             tracing::info!(applied = ?done, "migrations");

@@ -13,12 +13,14 @@ use tracing::debug;
 
 use crate::config::Config;
 use crate::db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// Both locks, held until dropped or released.
 pub struct RunLock {
     _file: File,
-    conn: MySqlConnection,
+    /// The database lock's connection; `None` with `database_lock = false`.
+    conn: Option<MySqlConnection>,
     name: String,
 }
 
@@ -73,31 +75,37 @@ impl RunLock {
         let _ = file.set_len(0).and_then(|_| file.seek(SeekFrom::Start(0))).and_then(|_| file.write_all(me.as_bytes()));
 
         let target = cfg.database()?;
-        let mut conn = db::open(target).await?;
         let name = lock_name(&target.database);
+        if !cfg.database_lock {
+            debug!(lock = %path.display(), "file lock taken; database lock off");
+            return Ok(RunLock { _file: file, conn: None, name });
+        }
+        let mut conn = db::open(target).await?;
         let wait = deadline.saturating_duration_since(Instant::now()).as_secs();
         // language=MySQL
         let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, ?)")
             .bind(&name)
             .bind(wait as i64)
             .fetch_one(&mut conn)
-            .await
-            .map_err(|e| Error::db("taking the database lock", e))?;
+            .within("taking the database lock")
+            .await?;
         if got != Some(1) {
             let who = crate::runs::running_holder(&mut conn).await.unwrap_or_else(|| "another host".to_string());
             let _ = conn.close().await;
             return Err(Error::LockHeld(format!("another run is active: database lock {name} is held by {who}")));
         }
         debug!(lock = %name, "locks taken");
-        Ok(RunLock { _file: file, conn, name })
+        Ok(RunLock { _file: file, conn: Some(conn), name })
     }
 
     /// Releases the database lock and closes its connection (the file lock
     /// goes with the file).
-    pub async fn release(mut self) {
-        // language=MySQL
-        let _ = sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut self.conn).await;
-        let _ = self.conn.close().await;
+    pub async fn release(self) {
+        if let Some(mut conn) = self.conn {
+            // language=MySQL
+            let _ = sqlx::query("SELECT RELEASE_LOCK(?)").bind(&self.name).execute(&mut conn).await;
+            let _ = conn.close().await;
+        }
     }
 }
 

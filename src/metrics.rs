@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use crate::checks::Check;
 use crate::db::Db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// Per-check figures of the latest run and success.
@@ -45,8 +46,7 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
          JOIN (SELECT check_slug, MAX(id) AS id FROM sigov_alerts_runs GROUP BY check_slug) l ON l.id = r.id",
     )
     .fetch_all(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    .within(WHAT).await?;
     let mut out: Vec<(Check, CheckFigures)> = Check::ALL.iter().map(|c| (*c, CheckFigures::default())).collect();
     for r in rows {
         let slug: String = r.try_get(0).map_err(|e| Error::db(WHAT, e))?;
@@ -70,8 +70,7 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
         "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state IN ('failed', 'abandoned')), 0) FROM sigov_alerts_deliveries",
     )
     .fetch_one(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    .within(WHAT).await?;
     Ok((out, crate::db::count_col(&row, 0), crate::db::count_col(&row, 1)))
 }
 

@@ -1,12 +1,21 @@
 //! The outbox: the ledger rows still owed an e-mail (`state = 'queued'`),
-//! what delivery reads back (`OutboxRow`), and the statements that record
-//! each outcome. Statements joining the app's tables live in `db::outbox`.
+//! what delivery reads back (`OutboxRow`), the claims that keep deliverers
+//! apart, and the statements that record each outcome. Statements joining
+//! the app's tables live in `db::outbox`.
+//!
+//! A deliverer claims the rows it is about to send with a committed write
+//! (its run id and an expiry no shorter than `delivery_deadline`) before
+//! sending any of them; every later write names the claim, so an id is only
+//! confirmed where it is still queued and still ours.
 
 use chrono::NaiveDateTime;
+use std::time::Duration;
+
 use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::checks::{AppTable, ProjectFacts, StageFacts};
 use crate::db::Db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// A queued e-mail with what its rendering needs, read back from the app row.
@@ -16,6 +25,8 @@ pub struct OutboxRow {
     pub id: u64,
     /// Check slug.
     pub check: String,
+    /// The item the alert is about (project, stage, task or contract id).
+    pub item_id: String,
     /// Alert type.
     pub kind: String,
     /// App table.
@@ -26,8 +37,8 @@ pub struct OutboxRow {
     pub message_id: String,
     /// Attempts so far.
     pub attempts: u32,
-    /// When the ledger row was created.
-    pub created_at: NaiveDateTime,
+    /// When it was queued (or re-queued): its delivery age counts from here.
+    pub queued_at: NaiveDateTime,
     /// The app row's content, `None` when the row is gone.
     pub content: Option<AppContent>,
 }
@@ -60,88 +71,159 @@ pub async fn queued_by_check(db: &mut Db) -> Result<Vec<(String, u32)>> {
         "SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued' GROUP BY check_slug",
     )
     .fetch_all(db.conn())
-    .await
-    .map_err(|e| Error::db("reading the outbox", e))?;
+    .within("reading the outbox")
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? as u32)))
         .collect::<std::result::Result<_, sqlx::Error>>()
         .map_err(|e| Error::db("reading the outbox", e))
 }
 
-/// Marks `ids` delivered at `now`, in one statement.
-pub async fn confirm_sent(db: &mut Db, ids: &[u64], now: NaiveDateTime) -> Result<()> {
+/// Gives up queued mail older than `max_age` before anything is sent (a
+/// week-old J-1 reminder must not go out when a relay comes back); returns
+/// how many, per check.
+pub async fn abandon_expired(db: &mut Db, max_age: Duration) -> Result<u64> {
+    let secs = max_age.as_secs();
+    // language=MySQL
+    let r = sqlx::query(
+        "UPDATE sigov_alerts_deliveries SET state = 'abandoned', \
+         last_reply = CONCAT('not sent: queued longer than max_delivery_age (', ?, 's)'), \
+         next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL \
+         WHERE state = 'queued' AND COALESCE(queued_at, created_at) < UTC_TIMESTAMP(6) - INTERVAL ? SECOND \
+         AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(6))",
+    )
+    .bind(secs)
+    .bind(secs)
+    .execute(db.conn())
+    .within("giving up old queued mail")
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// What a claim may take.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimScope<'a> {
+    /// The claiming run.
+    pub run_id: &'a str,
+    /// How long the claim holds (at least the delivery deadline).
+    pub ttl: Duration,
+    /// At most this many rows.
+    pub limit: u32,
+    /// Take rows whatever their next attempt time (`deliver --now`), but
+    /// each at most once per run: only rows not attempted since `since`.
+    pub ignore_backoff: bool,
+    /// The start of this run's delivery (UTC).
+    pub since: chrono::NaiveDateTime,
+    /// Take over live claims too: only when the database lock guarantees
+    /// that no other deliverer runs (the claims are a crashed run's).
+    pub take_over: bool,
+}
+
+/// Claims up to `scope.limit` due rows for `scope.run_id`, oldest first, in
+/// one committed statement; returns how many. Retried on a certification
+/// conflict (Galera) or a deadlock: another deliverer took those rows first.
+pub async fn claim(db: &mut Db, scope: &ClaimScope<'_>) -> Result<u64> {
+    let mut tries = 0;
+    loop {
+        // language=MySQL
+        let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_deliveries SET claimed_by = ");
+        qb.push_bind(scope.run_id)
+            .push(", claim_expires_at = UTC_TIMESTAMP(6) + INTERVAL ")
+            .push_bind(scope.ttl.as_secs().max(1))
+            .push(" SECOND WHERE state = 'queued'");
+        if scope.ignore_backoff {
+            qb.push(" AND (last_attempt_at IS NULL OR last_attempt_at < ").push_bind(scope.since).push(")");
+        } else {
+            qb.push(" AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))");
+        }
+        if !scope.take_over {
+            qb.push(" AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(6))");
+        }
+        qb.push(" ORDER BY id LIMIT ").push_bind(scope.limit);
+        match qb.build().execute(db.conn()).bounded().await {
+            Ok(r) => return Ok(r.rows_affected()),
+            Err(e) if tries < 10 && crate::error::is_conflict(&e) => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20 * tries)).await;
+            }
+            Err(e) => return Err(Error::db("claiming queued mail", e)),
+        }
+    }
+}
+
+/// Releases what `run_id` still holds (not sent when delivery stopped).
+pub async fn release(db: &mut Db, run_id: &str) -> Result<()> {
+    // language=MySQL
+    sqlx::query(
+        "UPDATE sigov_alerts_deliveries SET claimed_by = NULL, claim_expires_at = NULL \
+         WHERE claimed_by = ? AND state = 'queued'",
+    )
+    .bind(run_id)
+    .execute(db.conn())
+    .within("releasing claimed mail")
+    .await?;
+    Ok(())
+}
+
+/// Marks `ids` delivered at `now`, in one statement; only rows still queued
+/// and still claimed by `run_id` change.
+pub async fn confirm_sent(db: &mut Db, run_id: &str, ids: &[u64], now: NaiveDateTime) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
     // language=MySQL
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "UPDATE sigov_alerts_deliveries SET state = 'sent', attempts = attempts + 1, last_reply = NULL, next_attempt_at = NULL, sent_at = ",
+        "UPDATE sigov_alerts_deliveries SET state = 'sent', attempts = attempts + 1, last_reply = NULL, \
+         next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL, sent_at = ",
     );
-    qb.push_bind(now).push(" WHERE id IN (");
+    qb.push_bind(now).push(", last_attempt_at = ").push_bind(now);
+    qb.push(" WHERE state = 'queued' AND claimed_by = ").push_bind(run_id).push(" AND id IN (");
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(*id);
     }
     qb.push(")");
-    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording deliveries", e))?;
+    qb.build().execute(db.conn()).within("recording deliveries").await?;
     Ok(())
 }
 
-/// The sent journal: a local append-only file (next to the lock file) that
-/// records each delivered ledger id the moment the server accepts it, so a
-/// process killed between the server's 250 and the batched `sent` update
-/// repeats at most the one message in flight (docs/design.md §4.3) without one
-/// UPDATE per e-mail. Replayed into the ledger before the next delivery.
-pub struct Journal {
-    path: std::path::PathBuf,
-    file: std::fs::File,
+/// An attempt's outcome to record on one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Rejected for good (`failed`).
+    Failed,
+    /// Given up (`abandoned`): too old, or the app row is gone.
+    Abandoned,
+    /// Try again at the given time (`queued`), one more attempt counted.
+    Retry(NaiveDateTime),
+    /// The relay failed, not the message: stays queued, no attempt counted.
+    RelayFault,
 }
 
-impl Journal {
-    /// Opens (creating) the journal at `path`.
-    pub fn open(path: &std::path::Path) -> Result<Journal> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .map_err(|e| Error::Io(format!("opening the sent journal {}: {e}", path.display())))?;
-        Ok(Journal { path: path.to_path_buf(), file })
-    }
-
-    /// Ids recorded and not yet confirmed in the ledger.
-    pub fn pending(&self) -> Vec<u64> {
-        std::fs::read_to_string(&self.path).unwrap_or_default().lines().filter_map(|l| l.trim().parse().ok()).collect()
-    }
-
-    /// Records one delivered id (survives the process being killed).
-    pub fn record(&mut self, id: u64) -> Result<()> {
-        use std::io::Write;
-        self.file
-            .write_all(format!("{id}\n").as_bytes())
-            .map_err(|e| Error::Io(format!("writing the sent journal {}: {e}", self.path.display())))
-    }
-
-    /// Empties the journal once its ids are confirmed in the ledger.
-    pub fn clear(&mut self) -> Result<()> {
-        self.file.set_len(0).map_err(|e| Error::Io(format!("clearing the sent journal {}: {e}", self.path.display())))
-    }
-}
-
-/// Records a failed attempt: `state` is `queued` (retry at `next`),
-/// `failed` (permanent) or `abandoned` (too old).
-pub async fn record_failure(db: &mut Db, id: u64, state: &str, reply: &str, next: Option<NaiveDateTime>) -> Result<()> {
+/// Records one attempt's outcome on row `id` (claimed by `run_id`).
+pub async fn record(db: &mut Db, run_id: &str, id: u64, outcome: Outcome, reply: &str) -> Result<()> {
     let reply: String = reply.chars().take(1000).collect();
+    let (state, next, counted) = match outcome {
+        Outcome::Failed => ("failed", None, 1),
+        Outcome::Abandoned => ("abandoned", None, 1),
+        Outcome::Retry(at) => ("queued", Some(at), 1),
+        Outcome::RelayFault => ("queued", None, 0),
+    };
     // language=MySQL
     sqlx::query(
-        "UPDATE sigov_alerts_deliveries SET state = ?, attempts = attempts + 1, last_reply = ?, next_attempt_at = ? WHERE id = ?",
+        "UPDATE sigov_alerts_deliveries SET state = ?, attempts = attempts + ?, last_reply = ?, \
+         next_attempt_at = COALESCE(?, next_attempt_at), last_attempt_at = ?, \
+         claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ? AND state = 'queued'",
     )
     .bind(state)
+    .bind(counted)
     .bind(reply)
     .bind(next)
+    .bind(chrono::Utc::now().naive_utc())
     .bind(id)
+    .bind(run_id)
     .execute(db.conn())
-    .await
-    .map_err(|e| Error::db("recording a delivery failure", e))?;
+    .within("recording a delivery failure")
+    .await?;
     Ok(())
 }

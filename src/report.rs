@@ -34,7 +34,8 @@ pub struct RunReport {
     pub checks: Vec<CheckReport>,
     /// Delivery of queued e-mails (real runs).
     pub delivery: Option<DeliveryReport>,
-    /// Statements executed on the work connection.
+    /// Statements executed on the work connection, delivery's apart
+    /// (`delivery.statements`).
     pub statements: u64,
     /// The exit code.
     pub exit_code: u8,
@@ -192,6 +193,12 @@ pub struct DeliveryReport {
     pub abandoned: u32,
     /// Why delivery stopped early, if it did.
     pub stopped: Option<String>,
+    /// The exit code that stop calls for (78: the relay refuses our
+    /// configuration; 75: try again later), 0 when delivery did not stop.
+    pub stop_exit: u8,
+    /// Statements delivery executed (claims, reads, confirmations): they
+    /// follow the number of e-mails, so they are counted apart.
+    pub statements: u64,
     /// Each failure: address, check, state, reply.
     pub failures: Vec<DeliveryFailure>,
 }
@@ -208,7 +215,7 @@ impl DeliveryReport {
         if self.failed + self.abandoned > 0 {
             exit = crate::error::merge_exit(exit, code::DATAERR);
         }
-        exit
+        crate::error::merge_exit(exit, self.stop_exit)
     }
 
     /// The text form.
@@ -221,13 +228,19 @@ impl DeliveryReport {
             let _ = writeln!(o, "   stopped early: {s}");
         }
         for f in &self.failures {
-            let _ = writeln!(o, "   {} <{}> {}: {}", f.check, f.address, f.state, f.reply);
+            let _ = writeln!(o, "   {} item {} <{}> {}: {}", f.check, f.item, f.address, f.state, f.reply);
         }
         o
     }
 
     /// The one-line error of a delivery that left mail undelivered.
     pub fn error_line(&self) -> Option<String> {
+        if let Some(stop) = &self.stopped {
+            return Some(format!(
+                "delivering e-mails: {} sent, {} queued for retry, {} rejected, {} abandoned; stopped: {stop}",
+                self.sent, self.queued, self.failed, self.abandoned
+            ));
+        }
         (self.queued + self.failed + self.abandoned > 0).then(|| {
             format!(
                 "delivering e-mails: {} sent, {} queued for retry, {} rejected, {} abandoned{}",
@@ -246,6 +259,8 @@ impl DeliveryReport {
 pub struct DeliveryFailure {
     /// Check slug.
     pub check: String,
+    /// The item the alert is about.
+    pub item: String,
     /// Address.
     pub address: String,
     /// `queued`, `failed` or `abandoned`.

@@ -8,6 +8,7 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::checks::Check;
 use crate::db::Db;
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// The identity of one run of one command.
@@ -27,16 +28,50 @@ pub struct Run {
     pub today: NaiveDate,
 }
 
-/// Marks abandoned the `running` rows left by a run that died (the caller
-/// holds the run lock, so no other run is in progress).
-pub async fn close_orphans(db: &mut Db) -> Result<()> {
+/// Closes as `crashed` the `running` rows left by runs that died. With
+/// `exclusive` (the caller holds the database lock) no other run can be
+/// alive, so every `running` row is an orphan. Without it (Galera, the
+/// database lock off) another host's run may be live: only rows of this
+/// host whose process is gone, and rows older than a day (no run lives that
+/// long: every phase is bounded), are closed.
+pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
+    const WHY: &str = "the process ended without recording its end";
+    if exclusive {
+        // language=MySQL
+        sqlx::query("UPDATE sigov_alerts_runs SET status = 'crashed', error = ? WHERE status = 'running'")
+            .bind(WHY)
+            .execute(db.conn())
+            .within("recording the run")
+            .await?;
+        return Ok(());
+    }
+    let host = crate::lock::hostname();
     // language=MySQL
-    sqlx::query(
-        "UPDATE sigov_alerts_runs SET status = 'crashed', error = 'the process ended without recording its end' WHERE status = 'running'",
-    )
-    .execute(db.conn())
-    .await
-    .map_err(|e| Error::db("recording the run", e))?;
+    let rows = sqlx::query("SELECT DISTINCT pid FROM sigov_alerts_runs WHERE status = 'running' AND host = ?")
+        .bind(&host)
+        .fetch_all(db.conn())
+        .within("reading the run history")
+        .await?;
+    let mut dead: Vec<u32> = Vec::new();
+    for r in &rows {
+        let pid: u32 = r.try_get(0).map_err(|e| Error::db("reading the run history", e))?;
+        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            dead.push(pid);
+        }
+    }
+    // language=MySQL
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_runs SET status = 'crashed', error = ");
+    qb.push_bind(WHY).push(" WHERE status = 'running' AND (started_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
+    if !dead.is_empty() {
+        qb.push(" OR (host = ").push_bind(&host).push(" AND pid IN (");
+        let mut sep = qb.separated(", ");
+        for pid in &dead {
+            sep.push_bind(*pid);
+        }
+        qb.push("))");
+    }
+    qb.push(")");
+    qb.build().execute(db.conn()).within("recording the run").await?;
     Ok(())
 }
 
@@ -77,7 +112,7 @@ pub async fn start_runs(db: &mut Db, run: &Run, checks: &[Check]) -> Result<Vec<
                 .push_bind(started)
                 .push("'running'");
         });
-        let r = qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+        let r = qb.build().execute(db.conn()).within("recording the run").await?;
         let first = r.last_insert_id();
         ids.extend((0..chunk.len() as u64).map(|i| first + i * db.autoinc_step));
     }
@@ -131,7 +166,7 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd]) -> Result<()> {
          rows_created = VALUES(rows_created), emails_sent = VALUES(emails_sent), emails_queued = VALUES(emails_queued), \
          emails_failed = VALUES(emails_failed), skipped = VALUES(skipped), error = VALUES(error)",
     );
-    qb.build().execute(db.conn()).await.map_err(|e| Error::db("recording the run", e))?;
+    qb.build().execute(db.conn()).within("recording the run").await?;
     Ok(())
 }
 
@@ -158,7 +193,7 @@ pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
     let b = sqlx::query("DELETE FROM sigov_alerts_runs WHERE started_at < ?")
         .bind(cutoff)
         .execute(db.conn())
-        .await
-        .map_err(|e| Error::db("pruning the run history", e))?;
+        .within("pruning the run history")
+        .await?;
     Ok(b.rows_affected())
 }

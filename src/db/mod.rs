@@ -2,6 +2,7 @@
 //! One connection does all the work of a run (the lock has its own), so
 //! every statement is counted in one place.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnection, MySqlRow};
@@ -18,6 +19,48 @@ pub mod write;
 
 /// How long a connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `database_timeout` in milliseconds: the bound on every statement.
+static STATEMENT_TIMEOUT_MS: AtomicU64 = AtomicU64::new(300_000);
+
+/// Sets the bound on every statement (`database_timeout`), once at start.
+pub fn set_statement_timeout(timeout: Duration) {
+    STATEMENT_TIMEOUT_MS.store(timeout.as_millis().max(1) as u64, Ordering::Relaxed);
+}
+
+fn statement_timeout() -> Duration {
+    Duration::from_millis(STATEMENT_TIMEOUT_MS.load(Ordering::Relaxed))
+}
+
+/// A statement bounded by `database_timeout`: a server that stalls (or a
+/// network that drops packets) ends the run with exit 75 instead of holding
+/// both locks forever.
+pub trait Within<T>: Future<Output = std::result::Result<T, sqlx::Error>> + Sized {
+    /// Awaits the statement within the bound, its error classified as
+    /// `Error::db(what, …)` does.
+    fn within(self, what: &str) -> impl Future<Output = Result<T>> {
+        async move { self.bounded().await.map_err(|e| Error::db(what, e)) }
+    }
+
+    /// Awaits the statement within the bound, keeping sqlx's error (for
+    /// callers that look at it, e.g. to retry a conflict).
+    fn bounded(self) -> impl Future<Output = std::result::Result<T, sqlx::Error>> {
+        async move {
+            let limit = statement_timeout();
+            tokio::time::timeout(limit, self).await.unwrap_or_else(|_| {
+                Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer from the database within {} (database_timeout)",
+                        humantime::format_duration(limit)
+                    ),
+                )))
+            })
+        }
+    }
+}
+
+impl<T, F: Future<Output = std::result::Result<T, sqlx::Error>>> Within<T> for F {}
 
 /// The bookkeeping table of our migrations.
 pub const MIGRATIONS_TABLE: &str = "_sigov_alerts_migrations";
@@ -43,10 +86,13 @@ pub struct Db {
 
 /// Opens one connection to `target`.
 pub async fn open(target: &DbTarget) -> Result<MySqlConnection> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&target.options)).await {
+    // sqlx would log a slow statement with its whole text (168 KB for an IN
+    // list, mailed by cron): statements are never logged.
+    let options = sqlx::ConnectOptions::disable_statement_logging(target.options.clone());
+    match tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&options)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(match Error::db(&format!("connecting to {}", target.display), e) {
-            Error::Db(m) | Error::Config(m) => Error::Unavailable(m),
+            Error::Db(m) | Error::Config(m) | Error::Lost(m) => Error::Unavailable(m),
             other => other,
         }),
         Err(_) => Err(Error::Unavailable(format!(
@@ -67,8 +113,7 @@ impl Db {
             "SELECT CAST(@@auto_increment_increment AS UNSIGNED), CAST(@@innodb_autoinc_lock_mode AS UNSIGNED), CAST(@@max_allowed_packet AS UNSIGNED)",
         )
         .fetch_one(&mut conn)
-        .await
-        .map_err(|e| Error::db("reading server settings", e))?;
+        .within("reading server settings").await?;
         let step: u64 = row.try_get(0).unwrap_or(1);
         let mode: u64 = row.try_get(1).unwrap_or(1);
         let packet: u64 = row.try_get(2).unwrap_or(4 << 20);
@@ -95,7 +140,7 @@ impl Db {
 
     /// Runs a statement without result rows.
     pub async fn exec(&mut self, what: &str, sql: &'static str) -> Result<()> {
-        sqlx::query(sql).execute(self.conn()).await.map_err(|e| Error::db(what, e))?;
+        sqlx::query(sql).execute(self.conn()).within(what).await?;
         Ok(())
     }
 
@@ -105,6 +150,7 @@ impl Db {
         // language=MySQL
         match sqlx::query_scalar("SELECT version FROM _sigov_alerts_migrations ORDER BY version")
             .fetch_all(self.conn())
+            .bounded()
             .await
         {
             Ok(versions) => Ok(Some(versions)),
@@ -139,7 +185,7 @@ impl Db {
                 continue;
             }
             let what = format!("applying migration {version} ({description})");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(self.conn()).await.map_err(|e| Error::db(&what, e))?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(self.conn()).within(&what).await?;
             // language=MySQL
             sqlx::query(
                 "INSERT INTO _sigov_alerts_migrations (version, description, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
@@ -148,8 +194,7 @@ impl Db {
             .bind(description)
             .bind(crate::ledger::sha256_hex(sql))
             .execute(self.conn())
-            .await
-            .map_err(|e| Error::db(&what, e))?;
+            .within(&what).await?;
             done.push(*version);
         }
         Ok(done)

@@ -7,17 +7,19 @@ use tracing::instrument;
 
 use super::Db;
 use crate::checks::{AppTable, ProjectFacts, StageFacts};
+use crate::db::Within;
 use crate::error::{Error, Result};
 use crate::outbox::{AppContent, OutboxRow};
 
-/// Queued e-mails due at `now` with id above `after`, oldest first, at
-/// most `limit`, joined to their app rows in one query.
+/// The queued e-mails claimed by `run_id`, oldest first, joined to their
+/// app rows in one query.
 #[instrument(skip_all)]
-pub async fn fetch_due(db: &mut Db, now: NaiveDateTime, after: u64, limit: u32) -> Result<Vec<OutboxRow>> {
+pub async fn fetch_claimed(db: &mut Db, run_id: &str) -> Result<Vec<OutboxRow>> {
     const WHAT: &str = "reading the outbox";
     // language=MySQL
     let sql = concat!(
-        "SELECT d.id, d.check_slug, d.kind, d.app_table, d.address, d.message_id, d.attempts, d.created_at,",
+        "SELECT d.id, d.check_slug, d.item_id, d.kind, d.app_table, d.address, d.message_id, d.attempts,",
+        " COALESCE(d.queued_at, d.created_at) AS queued_at,",
         " COALESCE(ap.titre, ne.titre) AS titre, COALESCE(ap.message, ne.message) AS message,",
         " COALESCE(ap.niveau, '') AS niveau, COALESCE(ap.donnees_contexte, ne.donnees_contexte, '{}') AS ctx,",
         " COALESCE(ap.date_creation, ne.date_creation) AS app_created,",
@@ -32,16 +34,9 @@ pub async fn fetch_due(db: &mut Db, now: NaiveDateTime, after: u64, limit: u32) 
         " LEFT JOIN core_projet p ON p.id = COALESCE(ap.projet_id, e.projet_id)",
         " LEFT JOIN core_statutprojet s ON s.id = p.statut_id",
         " LEFT JOIN core_utilisateur u ON u.id = COALESCE(ap.destinataire_id, ne.destinataire_id)",
-        " WHERE d.state = 'queued' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) AND d.id > ?",
-        " ORDER BY d.id LIMIT ?"
+        " WHERE d.claimed_by = ? AND d.state = 'queued' ORDER BY d.id"
     );
-    let rows = sqlx::query(sql)
-        .bind(now)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(db.conn())
-        .await
-        .map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).bind(run_id).fetch_all(db.conn()).within(WHAT).await?;
     rows.iter()
         .map(|r| {
             let titre: Option<String> = r.try_get("titre")?;
@@ -82,12 +77,13 @@ pub async fn fetch_due(db: &mut Db, now: NaiveDateTime, after: u64, limit: u32) 
             Ok(OutboxRow {
                 id: r.try_get("id")?,
                 check: r.try_get("check_slug")?,
+                item_id: r.try_get("item_id")?,
                 kind: r.try_get("kind")?,
                 table: AppTable::from_name(&table),
                 address: r.try_get("address")?,
                 message_id: r.try_get("message_id")?,
                 attempts: r.try_get("attempts")?,
-                created_at: r.try_get("created_at")?,
+                queued_at: r.try_get("queued_at")?,
                 content,
             })
         })

@@ -17,6 +17,7 @@ use crate::checks::project_deadlines::{MemberRow, ProjectRow, threshold_dates};
 use crate::checks::stage_delays::StageRow;
 use crate::checks::task_deadlines::TaskRow;
 use crate::checks::{Check, Person, ProjectFacts, StageFacts};
+use crate::db::Within;
 use crate::error::{Error, Result};
 use crate::person_cols;
 
@@ -71,7 +72,7 @@ async fn fetch_members<'a>(
             sep.push_bind(*id);
         }
         qb.push(") ORDER BY a.projet_id, a.id");
-        let rows = qb.build().fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
+        let rows = qb.build().fetch_all(db.conn()).within(what).await?;
         out.extend(decode(what, rows, member)?);
     }
     Ok(out)
@@ -100,14 +101,7 @@ pub async fn fetch_project_deadlines(db: &mut Db, today: NaiveDate) -> Result<(V
         pd_filter!(),
         " ORDER BY p.date_creation DESC"
     );
-    let rows = sqlx::query(sql)
-        .bind(today)
-        .bind(j7)
-        .bind(j3)
-        .bind(j1)
-        .fetch_all(db.conn())
-        .await
-        .map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).bind(today).bind(j7).bind(j3).bind(j1).fetch_all(db.conn()).within(WHAT).await?;
     let projects = decode(WHAT, rows, |r| {
         Ok(ProjectRow { project: project(r)?, date_fin: r.try_get("date_fin")?, creator: person(r, "c_")? })
     })?;
@@ -133,7 +127,7 @@ pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<St
         " AND e.date_fin_prevue IS NOT NULL AND e.date_fin_prevue < ?",
         " ORDER BY e.id"
     );
-    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).within(WHAT).await?;
     let stages = decode(WHAT, rows, |r| {
         Ok(StageRow {
             stage: StageFacts { id: r.try_get("e_id")?, code: r.try_get("e_code")?, ordre: r.try_get("ordre")? },
@@ -166,7 +160,7 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
         " WHERE t.statut IN ('A_FAIRE', 'EN_COURS', 'BLOQUEE') AND t.date_fin IS NOT NULL AND t.date_fin < ?",
         " ORDER BY t.id"
     );
-    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).within(WHAT).await?;
     let tasks = decode(WHAT, rows, |r| {
         let assignee = match r.try_get::<Option<String>, _>("r_id")? {
             Some(_) => Some(person(r, "r_")?),
@@ -222,7 +216,7 @@ pub async fn fetch_budget(db: &mut Db) -> Result<(Vec<BudgetRow>, Vec<MemberRow>
         budget_filter!(),
         " ORDER BY p.date_creation DESC"
     );
-    let rows = sqlx::query(sql).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).fetch_all(db.conn()).within(WHAT).await?;
     let projects = decode(WHAT, rows, |r| {
         Ok(BudgetRow {
             project: project(r)?,
@@ -252,14 +246,8 @@ pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<Contr
         " WHERE (k.date_debut <= ? AND k.date_fin >= ? AND k.date_fin <= ?) OR k.date_fin < ?",
         " ORDER BY k.date_debut DESC, k.id"
     );
-    let rows = sqlx::query(sql)
-        .bind(today)
-        .bind(today)
-        .bind(horizon)
-        .bind(today)
-        .fetch_all(db.conn())
-        .await
-        .map_err(|e| Error::db(WHAT, e))?;
+    let rows =
+        sqlx::query(sql).bind(today).bind(today).bind(horizon).bind(today).fetch_all(db.conn()).within(WHAT).await?;
     let contracts = decode(WHAT, rows, |r| {
         Ok(ContractRow {
             id: r.try_get("k_id")?,
@@ -272,7 +260,7 @@ pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<Contr
     // language=MySQL
     let sql =
         concat!("SELECT ", person_cols!("u", ""), " FROM core_utilisateur u WHERE u.is_superuser = 1 ORDER BY u.id");
-    let rows = sqlx::query(sql).fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
+    let rows = sqlx::query(sql).fetch_all(db.conn()).within(WHAT).await?;
     let superusers = decode(WHAT, rows, |r| person(r, ""))?;
     let members = fetch_members(db, WHAT, contracts.iter().map(|c| c.project.id.as_str())).await?;
     Ok((contracts, superusers, members))
@@ -318,7 +306,7 @@ pub async fn fetch_app_dedup(
              WHERE type_alerte IN ('CONTRAT_EXPIRATION', 'CONTRAT_EXPIRE') AND ? <= ? "
         }
     };
-    let rows = sqlx::query(sql).bind(day.0).bind(day.1).fetch_all(db.conn()).await.map_err(|e| Error::db(&what, e))?;
+    let rows = sqlx::query(sql).bind(day.0).bind(day.1).fetch_all(db.conn()).within(&what).await?;
     let mut out = HashSet::with_capacity(rows.len());
     for r in rows {
         let key = (|| -> SqlResult<AppDedupKey> {

@@ -9,6 +9,7 @@ use tracing::instrument;
 
 use super::Db;
 use crate::checks::{Alert, AppTable};
+use crate::db::Within;
 use crate::error::{Error, Result};
 
 /// Placeholders one prepared statement may carry.
@@ -96,7 +97,7 @@ async fn insert_chunk(
             }
         }
     });
-    Ok(qb.build().execute(db.conn()).await?.last_insert_id() as i64)
+    Ok(qb.build().execute(db.conn()).bounded().await?.last_insert_id() as i64)
 }
 
 /// The outcome of one app row: its id, or why the database refused it.

@@ -1,37 +1,343 @@
 //! Delivery: sends what the outbox owes, after the checks have committed.
-//! Each step of [`deliver`] is one function below: pick up what is due,
-//! build each message (one ahead of the wire), send with retries, record the
-//! outcome.
+//! [`deliver`] reads like its steps: give up mail too old to send, then
+//! claim a batch, send it, record each outcome, until nothing is due or a
+//! relay fault, the circuit breaker, the deadline or a signal stops it;
+//! then release what is still claimed.
+//!
+//! The guarantee (docs/design.md §4.3): every e-mail the relay accepts is
+//! recorded as sent in the database within [`CONFIRM_EVERY`] messages or
+//! [`CONFIRM_WITHIN`], whichever comes first; nothing local is ever the
+//! only record of a delivery.
 
-use std::collections::HashMap;
-use std::time::Duration;
+mod build;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::ProgressBar;
 use tracing::warn;
 
-use crate::checks;
 use crate::config::{Config, MailMode};
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::{Result, code};
 use crate::notify::mail::{Mailer, SendError, file_stem};
-use crate::notify::render::{MailInput, Renderer};
-use crate::outbox::{self, OutboxRow};
+use crate::notify::render::Renderer;
+use crate::outbox::{self, ClaimScope, OutboxRow, Outcome};
 use crate::report::{DeliveryFailure, DeliveryReport};
 use crate::runs::Counts;
 use crate::signals;
+use build::{Unit, build_unit, group_rows};
 
-/// Queued e-mails read per outbox query.
-const OUTBOX_BATCH: u32 = 5000;
+/// Rows claimed per batch: small enough that several deliverers split a
+/// large outbox between them.
+const CLAIM_BATCH: u32 = 500;
+/// Accepted messages are confirmed in the database at least every this
+/// many messages…
+pub const CONFIRM_EVERY: usize = 100;
+/// …and at least this often.
+pub const CONFIRM_WITHIN: Duration = Duration::from_millis(250);
 /// Attempts per e-mail within one run for 4xx replies.
 const ATTEMPTS: u32 = 3;
+/// The same permanent reply for this many different recipients in a row
+/// is the relay's fault, not theirs ("relay access denied" to everyone).
+const SAME_REPLY_LIMIT: usize = 3;
+/// A claim outlives the delivery deadline by this much.
+const CLAIM_MARGIN: Duration = Duration::from_secs(60);
 
-/// The sent journal lives next to the lock file (a directory the run can write).
-fn journal_path(cfg: &Config) -> std::path::PathBuf {
-    let mut name = cfg.lock_file.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "sigov-alerts.lock".into());
-    name.push(".sent");
-    cfg.lock_file.with_file_name(name)
+/// Who delivers, and how.
+pub struct Deliverer<'a> {
+    /// The configuration.
+    pub cfg: &'a Config,
+    /// Renders the e-mails from the app rows.
+    pub renderer: &'a Renderer,
+    /// Sends them.
+    pub mailer: &'a Mailer,
+    /// The run that claims the rows it sends.
+    pub run_id: &'a str,
+    /// `deliver --now`: every queued e-mail is due whatever its next attempt time.
+    pub ignore_backoff: bool,
+}
+
+/// Sends every queued e-mail that is due; per-check outcomes are added to
+/// `per_check`.
+pub async fn deliver(
+    db: &mut Db,
+    d: &Deliverer<'_>,
+    per_check: &mut HashMap<String, Counts>,
+    pb: &ProgressBar,
+) -> Result<DeliveryReport> {
+    let cfg = d.cfg;
+    let before = db.statements();
+    let mut rep = DeliveryReport::default();
+    let mut tally = Tally::new(d.run_id, cfg);
+    let given_up = outbox::abandon_expired(db, cfg.max_delivery_age).await?;
+    if given_up > 0 {
+        warn!(count = given_up, "queued e-mails older than max_delivery_age were given up without being sent");
+        rep.abandoned += given_up as u32;
+    }
+    let digest = cfg.mail_mode == MailMode::Digest;
+    let scope = ClaimScope {
+        run_id: d.run_id,
+        ttl: cfg.delivery_deadline + CLAIM_MARGIN,
+        // A digest needs all of a recipient's mail in one message.
+        limit: if digest { u32::MAX >> 1 } else { CLAIM_BATCH },
+        ignore_backoff: d.ignore_backoff,
+        since: Utc::now().naive_utc(),
+        // With the database lock held no other deliverer runs: claims left
+        // by a run that died are taken over at once.
+        take_over: cfg.database_lock,
+    };
+    while tally.stop.is_none() {
+        if outbox::claim(db, &scope).await? == 0 {
+            break;
+        }
+        let batch = crate::db::outbox::fetch_claimed(db, d.run_id).await?;
+        let batch: Vec<&OutboxRow> = batch.iter().filter(|r| tally.handled.insert(r.id)).collect();
+        if batch.is_empty() {
+            break;
+        }
+        send_batch(db, d, &batch, &mut tally, &mut rep, per_check, pb).await?;
+        tally.confirm(db).await?;
+    }
+    tally.finish(db, &mut rep, per_check).await?;
+    outbox::release(db, d.run_id).await?;
+    if let Some(stop) = &tally.stop {
+        rep.stopped = Some(stop.reason.clone());
+        rep.stop_exit = stop.exit;
+    }
+    // What is still owed, whatever run created it (R5: said, never lost).
+    for (check, n) in outbox::queued_by_check(db).await? {
+        rep.queued += n;
+        per_check.entry(check).or_default().queued = n;
+    }
+    rep.statements = db.statements() - before;
+    Ok(rep)
+}
+
+/// Why delivery stopped before the outbox was empty.
+#[derive(Debug, Clone)]
+struct Stop {
+    reason: String,
+    exit: u8,
+}
+
+impl Stop {
+    fn temporary(reason: String) -> Stop {
+        Stop { reason, exit: code::TEMPFAIL }
+    }
+}
+
+/// What a run has sent and not yet confirmed, the streak of identical
+/// permanent replies not yet recorded, and the circuit breaker.
+struct Tally<'a> {
+    run_id: &'a str,
+    /// The end of the delivery phase (`delivery_deadline`).
+    deadline: Instant,
+    max_age: chrono::Duration,
+    breaker: u32,
+    /// Accepted by the relay, not yet recorded as sent.
+    pending: Vec<u64>,
+    pending_since: Option<Instant>,
+    /// Consecutive permanent failures with the same reply (rows, reply).
+    streak: Vec<(OutboxRow, String)>,
+    streak_reply: String,
+    /// Consecutive temporary failures (each attempt counts).
+    deferred_in_a_row: u32,
+    /// Rows this run has already handled (never sent twice by one run).
+    handled: HashSet<u64>,
+    stop: Option<Stop>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(run_id: &'a str, cfg: &Config) -> Tally<'a> {
+        Tally {
+            run_id,
+            deadline: Instant::now() + cfg.delivery_deadline,
+            max_age: chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3)),
+            breaker: cfg.circuit_breaker,
+            pending: Vec::new(),
+            pending_since: None,
+            streak: Vec::new(),
+            streak_reply: String::new(),
+            deferred_in_a_row: 0,
+            handled: HashSet::new(),
+            stop: None,
+        }
+    }
+
+    /// When the pending confirmations are due in the database.
+    fn confirm_due(&self) -> Option<Instant> {
+        self.pending_since.map(|t| t + CONFIRM_WITHIN)
+    }
+
+    /// Records the pending confirmations in one statement.
+    async fn confirm(&mut self, db: &mut Db) -> Result<()> {
+        if !self.pending.is_empty() {
+            outbox::confirm_sent(db, self.run_id, &self.pending, Utc::now().naive_utc()).await?;
+            self.pending.clear();
+        }
+        self.pending_since = None;
+        Ok(())
+    }
+
+    /// Confirms when [`CONFIRM_EVERY`] or [`CONFIRM_WITHIN`] is reached.
+    async fn confirm_if_due(&mut self, db: &mut Db) -> Result<()> {
+        let due = self.confirm_due().is_some_and(|t| Instant::now() >= t);
+        if self.pending.len() >= CONFIRM_EVERY || due { self.confirm(db).await } else { Ok(()) }
+    }
+
+    fn stop(&mut self, stop: Stop) {
+        if self.stop.is_none() {
+            warn!(reason = %stop.reason, "delivery stopped; the rest stays queued");
+            self.stop = Some(stop);
+        }
+    }
+
+    /// Records the outcome of one message for each of its rows.
+    async fn record(
+        &mut self,
+        db: &mut Db,
+        unit: &Unit<'_>,
+        outcome: std::result::Result<u32, (SendError, u32)>,
+        rep: &mut DeliveryReport,
+        per_check: &mut HashMap<String, Counts>,
+    ) -> Result<()> {
+        match outcome {
+            Ok(_) => {
+                self.deferred_in_a_row = 0;
+                self.end_streak(db, rep, per_check).await?;
+                for row in &unit.rows {
+                    self.pending.push(row.id);
+                    self.pending_since.get_or_insert_with(Instant::now);
+                    rep.sent += 1;
+                    per_check.entry(row.check.clone()).or_default().sent += 1;
+                }
+                self.confirm_if_due(db).await?;
+            }
+            Err((SendError::Permanent(reply), _)) => {
+                self.deferred_in_a_row = 0;
+                self.permanent(db, unit, reply, rep, per_check).await?;
+            }
+            Err((SendError::Deferred(reply), attempts)) => {
+                self.end_streak(db, rep, per_check).await?;
+                self.deferred_in_a_row += attempts;
+                let now = Utc::now().naive_utc();
+                for row in &unit.rows {
+                    let too_old = now - row.queued_at > self.max_age;
+                    let (outcome, state) = if too_old {
+                        (Outcome::Abandoned, "abandoned")
+                    } else {
+                        (Outcome::Retry(now + retry_delay(row.attempts)), "queued")
+                    };
+                    outbox::record(db, self.run_id, row.id, outcome, &reply).await?;
+                    if too_old {
+                        rep.abandoned += 1;
+                        per_check.entry(row.check.clone()).or_default().failed += 1;
+                    }
+                    warn!(check = %row.check, item = %row.item_id, address = %row.address, %reply, state, "e-mail not delivered");
+                    rep.failures.push(failure(row, state, &reply));
+                }
+                if self.deferred_in_a_row >= self.breaker {
+                    self.stop(Stop::temporary(format!(
+                        "{} temporary failures in a row (last: {reply}): the relay is not taking mail now \
+                         (circuit_breaker = {})",
+                        self.deferred_in_a_row, self.breaker
+                    )));
+                }
+            }
+            Err((e @ (SendError::Relay(_) | SendError::Config(_)), _)) => {
+                // Nothing about the recipient: the e-mail stays queued as it
+                // was, with the reply noted, no attempt counted.
+                for row in &unit.rows {
+                    outbox::record(db, self.run_id, row.id, Outcome::RelayFault, e.reply()).await?;
+                }
+                let exit = if matches!(e, SendError::Config(_)) { code::CONFIG } else { code::TEMPFAIL };
+                let fix = if exit == code::CONFIG {
+                    "fix smtp_url or its password, then run `sigov-alerts deliver`"
+                } else {
+                    "delivery resumes on the next run"
+                };
+                self.stop(Stop { reason: format!("{}; {fix}", e.reply()), exit });
+            }
+        }
+        Ok(())
+    }
+
+    /// A permanent reply: held back while it might be the relay's own
+    /// answer to everyone, recorded as `failed` once it is not.
+    async fn permanent(
+        &mut self,
+        db: &mut Db,
+        unit: &Unit<'_>,
+        reply: String,
+        rep: &mut DeliveryReport,
+        per_check: &mut HashMap<String, Counts>,
+    ) -> Result<()> {
+        let normalised = unit.rows.iter().fold(reply.clone(), |r, row| r.replace(&row.address, "<address>"));
+        if normalised != self.streak_reply {
+            self.end_streak(db, rep, per_check).await?;
+            self.streak_reply = normalised;
+        }
+        for row in &unit.rows {
+            self.streak.push(((*row).clone(), reply.clone()));
+        }
+        let addresses = self.streak.iter().map(|(r, _)| r.address.as_str()).collect::<HashSet<&str>>().len();
+        if addresses >= SAME_REPLY_LIMIT {
+            let rows: Vec<(OutboxRow, String)> = std::mem::take(&mut self.streak);
+            for (row, reply) in &rows {
+                outbox::record(db, self.run_id, row.id, Outcome::RelayFault, reply).await?;
+            }
+            self.stop(Stop::temporary(format!(
+                "the relay gave the same permanent reply to {} different recipients in a row ({reply}): \
+                 taken as a relay fault, not theirs",
+                addresses
+            )));
+        }
+        Ok(())
+    }
+
+    /// The held-back permanent failures are the recipients' after all.
+    async fn end_streak(
+        &mut self,
+        db: &mut Db,
+        rep: &mut DeliveryReport,
+        per_check: &mut HashMap<String, Counts>,
+    ) -> Result<()> {
+        for (row, reply) in std::mem::take(&mut self.streak) {
+            warn!(check = %row.check, item = %row.item_id, address = %row.address, %reply, "e-mail rejected permanently");
+            outbox::record(db, self.run_id, row.id, Outcome::Failed, &reply).await?;
+            rep.failed += 1;
+            per_check.entry(row.check.clone()).or_default().failed += 1;
+            rep.failures.push(failure(&row, "failed", &reply));
+        }
+        self.streak_reply.clear();
+        Ok(())
+    }
+
+    /// Records what is still pending at the end of delivery.
+    async fn finish(
+        &mut self,
+        db: &mut Db,
+        rep: &mut DeliveryReport,
+        per_check: &mut HashMap<String, Counts>,
+    ) -> Result<()> {
+        if self.stop.is_none() {
+            self.end_streak(db, rep, per_check).await?;
+        }
+        self.confirm(db).await
+    }
+}
+
+fn failure(row: &OutboxRow, state: &'static str, reply: &str) -> DeliveryFailure {
+    DeliveryFailure {
+        check: row.check.clone(),
+        item: row.item_id.clone(),
+        address: row.address.clone(),
+        state,
+        reply: reply.to_string(),
+    }
 }
 
 /// Backoff before the next run may retry an e-mail (`attempts` made so far).
@@ -39,252 +345,122 @@ fn retry_delay(attempts: u32) -> chrono::Duration {
     chrono::Duration::minutes(5 * (1i64 << attempts.min(4)))
 }
 
-/// One message to send: one outbox row, or (digest) all of a recipient's.
-struct Unit<'a> {
-    rows: Vec<&'a OutboxRow>,
-    built: std::result::Result<lettre::Message, SendError>,
-    message_id: String,
-}
-
-/// Sends one message, retrying a 4xx reply within the run (R5).
+/// Sends one message, retrying a 4xx reply within the run (R5) up to
+/// `attempts` times; returns the attempts made.
 async fn send_with_retries(
     mailer: &Mailer,
     msg: &lettre::Message,
     message_id: &str,
-) -> std::result::Result<(), SendError> {
+    attempts: u32,
+) -> std::result::Result<u32, (SendError, u32)> {
     let mut attempt = 1;
     loop {
         match mailer.send(msg, &file_stem(message_id)).await {
+            Ok(()) => return Ok(attempt),
             // The server is up and said "later": try again shortly.
-            Err(SendError::Deferred(_)) if attempt < ATTEMPTS => {
+            Err(SendError::Deferred(_)) if attempt < attempts => {
                 tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
                 attempt += 1;
             }
-            other => return other,
+            Err(e) => return Err((e, attempt)),
         }
     }
 }
 
-fn mail_input<'a>(row: &'a OutboxRow, content: &'a outbox::AppContent) -> MailInput<'a> {
-    MailInput {
-        table: row.table.unwrap_or(checks::AppTable::AlerteProjet),
-        kind: &row.kind,
-        niveau: &content.niveau,
-        titre: &content.titre,
-        message: &content.message,
-        contexte: &content.contexte,
-        created_at: content.created_at,
-        recipient_name: &content.recipient_name,
-        project: &content.project,
-        stage: content.stage.as_ref(),
-    }
-}
-
-/// Groups a batch into messages: one per row, or one per address (digest).
-fn group_rows<'a>(rows: &[&'a OutboxRow], digest: bool) -> Vec<Vec<&'a OutboxRow>> {
-    if !digest {
-        return rows.iter().map(|r| vec![*r]).collect();
-    }
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut groups: Vec<Vec<&'a OutboxRow>> = Vec::new();
-    for r in rows {
-        match index.get(r.address.as_str()) {
-            Some(&i) => groups[i].push(r),
-            None => {
-                index.insert(r.address.as_str(), groups.len());
-                groups.push(vec![*r]);
-            }
-        }
-    }
-    groups
-}
-
-/// Renders and builds the message of one group of rows.
-fn build_unit<'a>(rows: Vec<&'a OutboxRow>, renderer: &Renderer, mailer: &Mailer, digest: bool) -> Unit<'a> {
-    let first = rows[0];
-    let content = first.content.as_ref();
-    let name = content.map(|c| c.recipient_name.as_str()).unwrap_or_default();
-    let (email, message_id) = if digest && rows.len() > 1 {
-        let inputs: Vec<(String, MailInput<'_>)> =
-            rows.iter().filter_map(|r| r.content.as_ref().map(|c| (r.check.clone(), mail_input(r, c)))).collect();
-        let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
-        ids.sort_unstable();
-        let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");
-        (
-            renderer.render_digest(name, &inputs),
-            format!("<digest-{}@{domain}>", &crate::ledger::sha256_hex(&ids.join(","))[..40]),
-        )
-    } else {
-        let email = match content {
-            Some(c) => renderer.render(&mail_input(first, c)),
-            None => Err(Error::Internal("no content".into())),
-        };
-        (email, first.message_id.clone())
-    };
-    let built = match email {
-        Err(e) => Err(SendError::Permanent(e.to_string())),
-        Ok(email) => mailer.build(name, &first.address, &email, &message_id),
-    };
-    Unit { rows, built, message_id }
-}
-
-/// Sends every queued e-mail that is due, in batches (digest mode: all due
-/// mail at once, grouped by recipient); per-check outcomes are added to
-/// `per_check`.
-pub async fn deliver(
+/// Sends one claimed batch: up to `smtp_connections` messages on the wire
+/// at once, the next one built while the others travel, paced by
+/// `smtp_rate`, confirmed as the tally says.
+async fn send_batch(
     db: &mut Db,
-    cfg: &Config,
-    renderer: &Renderer,
-    mailer: &Mailer,
+    d: &Deliverer<'_>,
+    batch: &[&OutboxRow],
+    tally: &mut Tally<'_>,
+    rep: &mut DeliveryReport,
     per_check: &mut HashMap<String, Counts>,
     pb: &ProgressBar,
-    ignore_backoff: bool,
-) -> Result<DeliveryReport> {
-    let mut rep = DeliveryReport::default();
-    let max_age = chrono::Duration::from_std(cfg.max_delivery_age).unwrap_or(chrono::Duration::days(3));
+) -> Result<()> {
+    let cfg = d.cfg;
+    let deadline = tally.deadline;
     let digest = cfg.mail_mode == MailMode::Digest;
-    let mut after = 0u64;
-    let mut journal = outbox::Journal::open(&journal_path(cfg))?;
-    let pending = journal.pending();
-    if !pending.is_empty() {
-        // A previous run was stopped after delivering these: record them.
-        outbox::confirm_sent(db, &pending, Utc::now().naive_utc()).await?;
-        journal.clear()?;
+    let mut live = Vec::with_capacity(batch.len());
+    for row in batch {
+        if row.content.is_some() {
+            live.push(*row);
+            continue;
+        }
+        const GONE: &str = "the app row no longer exists";
+        outbox::record(db, d.run_id, row.id, Outcome::Abandoned, GONE).await?;
+        warn!(check = %row.check, item = %row.item_id, address = %row.address, "e-mail abandoned: {GONE}");
+        rep.abandoned += 1;
+        per_check.entry(row.check.clone()).or_default().failed += 1;
+        rep.failures.push(failure(row, "abandoned", GONE));
     }
-    'batches: loop {
-        let now = Utc::now().naive_utc();
-        let due = if ignore_backoff { now + chrono::Duration::days(36500) } else { now };
-        let mut batch = crate::db::outbox::fetch_due(db, due, after, OUTBOX_BATCH).await?;
-        let Some(last) = batch.last() else { break };
-        after = last.id;
-        let mut full = batch.len() as u32 == OUTBOX_BATCH;
-        while digest && full {
-            // A digest needs all of a recipient's mail in one message.
-            let more = crate::db::outbox::fetch_due(db, due, after, OUTBOX_BATCH).await?;
-            full = more.len() as u32 == OUTBOX_BATCH;
-            if let Some(last) = more.last() {
-                after = last.id;
-            }
-            batch.extend(more);
-        }
-        let mut gone = Vec::new();
-        let mut live = Vec::new();
-        for row in &batch {
-            if row.content.is_some() { live.push(row) } else { gone.push(row) }
-        }
-        for row in gone {
-            outbox::record_failure(db, row.id, "abandoned", "the app row no longer exists", None).await?;
-            rep.abandoned += 1;
-            per_check.entry(row.check.clone()).or_default().failed += 1;
-            rep.failures.push(DeliveryFailure {
-                check: row.check.clone(),
-                address: row.address.clone(),
-                state: "abandoned",
-                reply: "the app row no longer exists".into(),
-            });
-        }
-        let mut sent = Vec::with_capacity(live.len());
-        // Up to `smtp_connections` messages on the wire at once (default 1:
-        // then a kill repeats at most the one in flight). The next message is
-        // built while the others travel, so rendering overlaps the round trips.
-        let parallel = cfg.smtp_connections.max(1) as usize;
-        let mut groups = group_rows(&live, digest).into_iter();
-        let mut ready = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
-        let mut in_flight = FuturesUnordered::new();
-        let mut stop: Option<String> = None;
-        loop {
-            while in_flight.len() < parallel && stop.is_none() && !signals::interrupted() {
-                let Some(unit) = ready.take() else { break };
-                in_flight.push(async move {
-                    let outcome = match &unit.built {
-                        Err(e) => Err(e.clone()),
-                        Ok(msg) => send_with_retries(mailer, msg, &unit.message_id).await,
-                    };
-                    (unit, outcome)
-                });
-                if in_flight.len() < parallel {
-                    ready = groups.next().map(|g| build_unit(g, renderer, mailer, digest));
-                }
-            }
-            if in_flight.is_empty() {
+    let parallel = cfg.smtp_connections.max(1) as usize;
+    let pace = cfg.smtp_rate.map(|r| Duration::from_secs_f64(60.0 / f64::from(r.max(1))));
+    let mut next_slot = Instant::now();
+    let mut groups = group_rows(&live, digest).into_iter();
+    let mut ready = groups.next().map(|g| build_unit(g, d.renderer, d.mailer, digest));
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while in_flight.len() < parallel && tally.stop.is_none() {
+            if signals::interrupted() {
+                tally.stop(Stop::temporary("interrupted by a signal".into()));
                 break;
             }
-            pb.set_message(format!("delivering: {} sent", rep.sent));
-            let prepare_next = ready.is_none() && stop.is_none();
-            let prepare = async {
-                if prepare_next { groups.next().map(|g| build_unit(g, renderer, mailer, digest)) } else { None }
-            };
-            let (done, prepared) = tokio::join!(in_flight.next(), prepare);
-            if prepared.is_some() {
-                ready = prepared;
+            if Instant::now() >= deadline {
+                tally.stop(Stop::temporary(format!(
+                    "delivery_deadline ({}) reached",
+                    humantime::format_duration(cfg.delivery_deadline)
+                )));
+                break;
             }
-            let Some((unit, outcome)) = done else { break };
-            for row in &unit.rows {
-                let counts = per_check.entry(row.check.clone()).or_default();
-                match &outcome {
-                    Ok(()) => {
-                        journal.record(row.id)?;
-                        sent.push(row.id);
-                        rep.sent += 1;
-                        counts.sent += 1;
-                    }
-                    Err(SendError::Permanent(reply)) => {
-                        warn!(check = %row.check, %reply, "e-mail rejected permanently");
-                        outbox::record_failure(db, row.id, "failed", reply, None).await?;
-                        rep.failed += 1;
-                        counts.failed += 1;
-                        rep.failures.push(DeliveryFailure {
-                            check: row.check.clone(),
-                            address: row.address.clone(),
-                            state: "failed",
-                            reply: reply.clone(),
-                        });
-                    }
-                    Err(e) => {
-                        let reply = e.reply().to_string();
-                        let too_old = now - row.created_at > max_age;
-                        let (state, next) = if too_old {
-                            ("abandoned", None)
-                        } else {
-                            ("queued", Some(now + retry_delay(row.attempts)))
-                        };
-                        outbox::record_failure(db, row.id, state, &reply, next).await?;
-                        if too_old {
-                            rep.abandoned += 1;
-                            counts.failed += 1;
-                        }
-                        warn!(check = %row.check, %reply, state, "e-mail not delivered");
-                        rep.failures.push(DeliveryFailure {
-                            check: row.check.clone(),
-                            address: row.address.clone(),
-                            state,
-                            reply: reply.clone(),
-                        });
-                        if matches!(e, SendError::Unreachable(_)) && stop.is_none() {
-                            // The server is unreachable or silent: send no
-                            // more; the rest stays queued for the next run.
-                            stop = Some(reply);
-                        }
-                    }
-                }
+            let Some(unit) = ready.take() else { break };
+            if let Some(pace) = pace {
+                tally.confirm(db).await?;
+                tokio::time::sleep_until(next_slot.into()).await;
+                next_slot = Instant::now().max(next_slot) + pace;
+            }
+            let budget = ATTEMPTS.min(tally.breaker.saturating_sub(tally.deferred_in_a_row).max(1));
+            in_flight.push(async move {
+                let outcome = match &unit.built {
+                    Err(e) => Err((e.clone(), 1)),
+                    Ok(msg) => send_with_retries(d.mailer, msg, &unit.message_id, budget).await,
+                };
+                (unit, outcome)
+            });
+            if in_flight.len() < parallel {
+                ready = groups.next().map(|g| build_unit(g, d.renderer, d.mailer, digest));
             }
         }
-        if stop.is_some() || signals::interrupted() {
-            outbox::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-            journal.clear()?;
-            rep.stopped = Some(stop.unwrap_or_else(|| "interrupted by a signal".into()));
-            break 'batches;
-        }
-        outbox::confirm_sent(db, &sent, Utc::now().naive_utc()).await?;
-        journal.clear()?;
-        if !full {
+        if in_flight.is_empty() {
             break;
         }
+        pb.set_message(format!("delivering: {} sent", rep.sent));
+        let prepare_next = ready.is_none() && tally.stop.is_none();
+        let prepare = async {
+            if prepare_next { groups.next().map(|g| build_unit(g, d.renderer, d.mailer, digest)) } else { None }
+        };
+        let confirm_at = tally.confirm_due();
+        let next = async {
+            // While messages travel, confirmations still reach the
+            // database on time.
+            match confirm_at {
+                Some(t) => tokio::select! {
+                    done = in_flight.next() => Some(done),
+                    _ = tokio::time::sleep_until(t.into()) => None,
+                },
+                None => Some(in_flight.next().await),
+            }
+        };
+        let (done, prepared) = tokio::join!(next, prepare);
+        if prepared.is_some() {
+            ready = prepared;
+        }
+        match done {
+            None => tally.confirm(db).await?,
+            Some(None) => break,
+            Some(Some((unit, outcome))) => tally.record(db, &unit, outcome, rep, per_check).await?,
+        }
     }
-    // What is still owed, whatever run created it (R5: said, never lost).
-    for (check, n) in outbox::queued_by_check(db).await? {
-        rep.queued += n;
-        per_check.entry(check).or_default().queued = n;
-    }
-    Ok(rep)
+    Ok(())
 }

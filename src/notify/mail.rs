@@ -11,7 +11,8 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::{Address, Message};
 use tokio::net::TcpStream;
 use tracing::instrument;
@@ -20,14 +21,21 @@ use super::render::Email;
 use crate::config::{Config, TlsMode, Transport};
 use crate::error::{Error, Result};
 
-/// Why a send failed.
+/// Why a send failed, sorted by whom it concerns (ruling R5): only
+/// [`SendError::Permanent`] says anything about the recipient or message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
-    /// The server answered 4xx: retry soon, it is up.
+    /// A 4xx reply about this message (RCPT, DATA): it stays queued and is
+    /// retried; consecutive ones trip the circuit breaker.
     Deferred(String),
-    /// The server cannot be reached or does not answer: retry on a later run.
-    Unreachable(String),
-    /// Not worth retrying: 5xx, invalid address or message.
+    /// The relay cannot be used now (unreachable, silent, 421, a timeout, a
+    /// 4xx before any recipient): delivery stops, mail stays queued (75).
+    Relay(String),
+    /// The relay refuses our configuration (authentication, TLS, a sender it
+    /// will not take): delivery stops, mail stays queued, exit 78.
+    Config(String),
+    /// A 5xx reply after RCPT or DATA, or a message that cannot be built:
+    /// this one e-mail fails for good.
     Permanent(String),
 }
 
@@ -35,9 +43,28 @@ impl SendError {
     /// The server's reply or the local reason.
     pub fn reply(&self) -> &str {
         match self {
-            SendError::Deferred(s) | SendError::Unreachable(s) | SendError::Permanent(s) => s,
+            SendError::Deferred(s) | SendError::Relay(s) | SendError::Config(s) | SendError::Permanent(s) => s,
         }
     }
+}
+
+/// Whether `address` is a mailbox the message builder accepts: the same
+/// test at planning (R9 `bad_address`) and at sending.
+pub fn valid_address(address: &str) -> bool {
+    let Ok(address) = Address::from_str(address.trim()) else { return false };
+    let from = Mailbox::new(None, Address::new("probe", "example.org").expect("a valid probe address"));
+    Message::builder().from(from).to(Mailbox::new(None, address)).subject("").body(String::new()).is_ok()
+}
+
+/// The SMTP step a reply came from: a reply means something different
+/// before and after the recipient is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Greeting,
+    Auth,
+    Mail,
+    Rcpt,
+    Data,
 }
 
 enum Kind {
@@ -127,62 +154,157 @@ struct Direct {
     /// For `smtps://`: TLS from the first byte.
     implicit: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
     credentials: Option<Credentials>,
-    connect_timeout: Duration,
+    /// `smtp_timeout`: bounds every step (connect, greeting, each command).
+    timeout: Duration,
     /// Idle open connections (as many as messages were sent at once).
     conn: std::sync::Mutex<Vec<AsyncSmtpConnection>>,
+    /// The relay's refusal of our configuration, once met: not retried.
+    refused: std::sync::Mutex<Option<SendError>>,
 }
 
 impl Direct {
+    /// Bounds one SMTP step by `smtp_timeout`.
+    async fn step<T>(
+        &self,
+        what: &str,
+        fut: impl std::future::Future<Output = Result<T, SendError>>,
+    ) -> Result<T, SendError> {
+        tokio::time::timeout(self.timeout, fut).await.unwrap_or_else(|_| {
+            Err(SendError::Relay(format!(
+                "no answer from {}:{} to {what} within {}s (smtp_timeout)",
+                self.host,
+                self.port,
+                self.timeout.as_secs_f32()
+            )))
+        })
+    }
+
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
-        let tcp = tokio::time::timeout(self.connect_timeout, TcpStream::connect((self.host.as_str(), self.port)))
-            .await
-            .map_err(|_| {
-                SendError::Unreachable(format!("no connection within {}s", self.connect_timeout.as_secs_f32()))
-            })?
-            .map_err(|e| SendError::Unreachable(format!("connecting to {}:{}: {e}", self.host, self.port)))?;
+        if let Some(refused) = self.refused.lock().ok().and_then(|r| r.clone()) {
+            // Authentication is tried once per run, not once per message.
+            return Err(refused);
+        }
+        let result = self.open().await;
+        if let Err(e @ SendError::Config(_)) = &result
+            && let Ok(mut r) = self.refused.lock()
+        {
+            *r = Some(e.clone());
+        }
+        result
+    }
+
+    async fn open(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let tcp = self
+            .step("the connection", async {
+                TcpStream::connect((self.host.as_str(), self.port))
+                    .await
+                    .map_err(|e| SendError::Relay(format!("connecting to {}:{}: {e}", self.host, self.port)))
+            })
+            .await?;
         let _ = tcp.set_nodelay(true);
         let hello = ClientId::default();
         let stream: Box<dyn AsyncTokioStream> = match &self.implicit {
             None => Box::new(tcp),
             Some(config) => {
                 let name = rustls_pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| SendError::Unreachable(format!("TLS server name {}: {e}", self.host)))?;
-                let tls = tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| SendError::Unreachable(format!("TLS with {}:{}: {e}", self.host, self.port)))?;
+                    .map_err(|e| SendError::Config(format!("TLS server name {}: {e}", self.host)))?;
+                let tls = self
+                    .step("the TLS handshake", async {
+                        tokio_rustls::TlsConnector::from(config.clone())
+                            .connect(name, tcp)
+                            .await
+                            .map_err(|e| SendError::Config(format!("TLS with {}:{}: {e}", self.host, self.port)))
+                    })
+                    .await?;
                 Box::new(ImplicitTls(tls))
             }
         };
-        let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &hello).await.map_err(classify)?;
+        let mut conn = self
+            .step("the greeting", async {
+                AsyncSmtpConnection::connect_with_transport(stream, &hello)
+                    .await
+                    .map_err(|e| classify(e, Step::Greeting))
+            })
+            .await?;
         match self.tls {
             TlsMode::None | TlsMode::Wrapper => {}
             TlsMode::Opportunistic if !conn.can_starttls() => {}
             TlsMode::Opportunistic | TlsMode::Required => {
-                let params =
-                    self.tls_params.clone().ok_or_else(|| SendError::Unreachable("no TLS parameters".into()))?;
-                // A server that refuses TLS when it is required is unusable, not a rejection.
-                conn.starttls(params, &hello)
-                    .await
-                    .map_err(|e| SendError::Unreachable(crate::error::one_line(&e.to_string())))?;
+                if !conn.can_starttls() {
+                    return Err(SendError::Config(format!(
+                        "{}:{} does not offer STARTTLS, which is required (smtp_url ?tls=…)",
+                        self.host, self.port
+                    )));
+                }
+                let params = self.tls_params.clone().ok_or_else(|| SendError::Config("no TLS parameters".into()))?;
+                // A TLS failure says nothing about the recipient: it is ours to fix.
+                self.step("STARTTLS", async {
+                    conn.starttls(params, &hello)
+                        .await
+                        .map_err(|e| SendError::Config(format!("STARTTLS: {}", crate::error::one_line(&e.to_string()))))
+                })
+                .await?;
             }
         }
         if let Some(c) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await.map_err(classify)?;
+            self.step("AUTH", async {
+                conn.auth(&[Mechanism::Plain, Mechanism::Login], c).await.map_err(|e| classify(e, Step::Auth))
+            })
+            .await?;
         }
         Ok(conn)
     }
 
+    /// One message, step by step, so that each reply is judged by the step
+    /// it answers; the connection is kept for the next message unless the
+    /// relay itself failed.
     async fn send(&self, msg: &Message) -> Result<(), SendError> {
         let kept = self.conn.lock().ok().and_then(|mut c| c.pop()).filter(|c| !c.has_broken());
         let mut conn = match kept {
             Some(c) => c,
             None => self.connect().await?,
         };
-        conn.send(msg.envelope(), &msg.formatted()).await.map_err(classify)?;
-        if let Ok(mut idle) = self.conn.lock() {
+        let result = self.transaction(&mut conn, msg).await;
+        let reusable = match &result {
+            Ok(()) => true,
+            Err(SendError::Deferred(_) | SendError::Permanent(_)) => {
+                self.step("RSET", async { conn.command(Rset).await.map_err(|e| classify(e, Step::Mail)) }).await.is_ok()
+            }
+            Err(_) => false,
+        };
+        if reusable && let Ok(mut idle) = self.conn.lock() {
             idle.push(conn);
         }
+        result
+    }
+
+    async fn transaction(&self, conn: &mut AsyncSmtpConnection, msg: &Message) -> Result<(), SendError> {
+        let envelope = msg.envelope();
+        let body = msg.formatted();
+        let mut options = vec![];
+        let non_ascii = envelope.from().into_iter().chain(envelope.to()).any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        if non_ascii {
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err(SendError::Permanent("the address needs SMTPUTF8, which the relay does not offer".into()));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !body.is_ascii() && conn.server_info().supports_feature(Extension::EightBitMime) {
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let from = envelope.from().cloned();
+        self.step("MAIL FROM", async {
+            conn.command(Mail::new(from, options)).await.map_err(|e| classify(e, Step::Mail))
+        })
+        .await?;
+        for to in envelope.to() {
+            self.step("RCPT TO", async {
+                conn.command(Rcpt::new(to.clone(), vec![])).await.map_err(|e| classify(e, Step::Rcpt))
+            })
+            .await?;
+        }
+        self.step("DATA", async { conn.command(Data).await.map_err(|e| classify(e, Step::Data)) }).await?;
+        self.step("the end of data", async { conn.message(&body).await.map_err(|e| classify(e, Step::Data)) }).await?;
         Ok(())
     }
 
@@ -206,14 +328,22 @@ fn tls_parameters(host: &str, ca_pem: Option<&[u8]>) -> Result<TlsParameters> {
     b.build_rustls().map_err(|e| Error::Config(format!("configuration: smtp_url: TLS setup: {e}")))
 }
 
-fn classify(e: lettre::transport::smtp::Error) -> SendError {
+/// Sorts a failure by the step it answers (ruling R5): a 5xx about the
+/// recipient or the message fails that e-mail; an authentication or sender
+/// refusal is configuration; 421 and anything else before a recipient is
+/// named is the relay's.
+fn classify(e: lettre::transport::smtp::Error, step: Step) -> SendError {
     let text = crate::error::one_line(&e.to_string());
-    if e.is_permanent() {
-        SendError::Permanent(text)
-    } else if e.is_transient() {
-        SendError::Deferred(text)
-    } else {
-        SendError::Unreachable(text)
+    let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+    if code == "421" || !(e.is_permanent() || e.is_transient()) {
+        return SendError::Relay(text);
+    }
+    match step {
+        Step::Auth if e.is_permanent() => SendError::Config(format!("the relay refused authentication: {text}")),
+        Step::Mail if e.is_permanent() => SendError::Config(format!("the relay refused the sender: {text}")),
+        Step::Greeting | Step::Auth => SendError::Relay(text),
+        Step::Mail | Step::Rcpt | Step::Data if e.is_transient() => SendError::Deferred(text),
+        Step::Mail | Step::Rcpt | Step::Data => SendError::Permanent(text),
     }
 }
 
@@ -251,8 +381,9 @@ impl Mailer {
                 credentials: user.as_ref().map(|u| {
                     Credentials::new(u.clone(), password.as_ref().map(|p| p.expose().to_string()).unwrap_or_default())
                 }),
-                connect_timeout: cfg.smtp_timeout,
+                timeout: cfg.smtp_timeout,
                 conn: std::sync::Mutex::new(Vec::new()),
+                refused: std::sync::Mutex::new(None),
             })),
         };
         Ok(Mailer { kind, from: cfg.from.clone(), reply_to: cfg.reply_to.clone(), send_timeout: cfg.send_timeout })
@@ -290,7 +421,7 @@ impl Mailer {
             Kind::File(dir) => {
                 let path = dir.join(format!("{file_stem}.eml"));
                 std::fs::write(&path, msg.formatted())
-                    .map_err(|e| SendError::Unreachable(format!("writing {}: {e}", path.display())))
+                    .map_err(|e| SendError::Relay(format!("writing {}: {e}", path.display())))
             }
             Kind::Direct(d) => match tokio::time::timeout(self.send_timeout, d.send(msg)).await {
                 Err(_) => {
@@ -299,8 +430,8 @@ impl Mailer {
                     if let Ok(mut idle) = d.conn.lock() {
                         idle.clear();
                     }
-                    Err(SendError::Unreachable(format!(
-                        "no answer from the SMTP server within {}s",
+                    Err(SendError::Relay(format!(
+                        "no answer from the SMTP server within {}s (send_timeout)",
                         self.send_timeout.as_secs_f32()
                     )))
                 }
@@ -322,6 +453,7 @@ impl Mailer {
             Kind::Direct(d) => match tokio::time::timeout(self.send_timeout, d.test()).await {
                 Ok(Ok(true)) => Ok("answers EHLO and NOOP".into()),
                 Ok(Ok(false)) => Err(Error::Mail { transient: true, message: "did not answer NOOP".into() }),
+                Ok(Err(e @ SendError::Config(_))) => Err(Error::Config(e.reply().to_string())),
                 Ok(Err(e)) => Err(Error::Mail { transient: true, message: e.reply().to_string() }),
                 Err(_) => Err(Error::Mail {
                     transient: true,

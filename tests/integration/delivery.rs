@@ -231,7 +231,7 @@ fn starttls_is_used_when_offered_and_required_means_required() {
     let plain = SmtpSink::start();
     let url = format!("smtp://localhost:{}?tls=required", plain.port);
     let out = db.run(&url, &["--config", &cfg, "check-project-deadlines", "--at", AT]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("STARTTLS"), "{}", all_output(&out));
     assert_eq!(plain.count(), 0);
 
@@ -241,7 +241,7 @@ fn starttls_is_used_when_offered_and_required_means_required() {
     db.exec("UPDATE sigov_alerts_deliveries SET next_attempt_at = NULL");
     let url = format!("smtp://localhost:{}?tls=required", tls.port);
     let out = db.run(&url, &["deliver"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
     assert_eq!(tls.count(), 0);
 
     // Opportunistic on loopback with the CA trusted: every e-mail over TLS.
@@ -271,6 +271,6 @@ fn smtps_speaks_tls_from_the_first_byte() {
     // Without the CA the certificate is refused and the mail waits.
     db.exec("UPDATE sigov_alerts_deliveries SET state = 'queued', next_attempt_at = NULL");
     let out = db.run(&url, &["deliver"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
     assert_eq!(sink.count(), 8);
 }

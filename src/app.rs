@@ -19,10 +19,10 @@ use crate::config::Config;
 use crate::db::{Db, read};
 use crate::delivery;
 use crate::error::{self, Error, Result, code};
-use crate::ledger::{self, MailPlan};
+use crate::ledger::{self, MailPlan, Partition};
 use crate::lock::RunLock;
 use crate::notify::mail::{Mailer, from_domain};
-use crate::notify::render::{MailInput, Renderer};
+use crate::notify::render::{Email, MailInput, Renderer};
 use crate::report::{AlertReport, CheckReport, DeliveryReport, RunReport, SkipReport};
 use crate::runs::{self, Counts, Run};
 use crate::signals;
@@ -98,8 +98,82 @@ struct Ctx {
     from_domain: String,
 }
 
-/// One check: evaluate, partition, then preview or record.
+/// One check. A temporary database failure (deadlock, lock wait timeout)
+/// has rolled its transaction back: the check is run once more.
 async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> {
+    match run_check_once(db, ctx, check).await {
+        Err(e @ Error::DbTemporary(_)) => {
+            info!(error = %e, "temporary database failure: the check is run once more");
+            run_check_once(db, ctx, check).await
+        }
+        other => other,
+    }
+}
+
+/// Renders the e-mail of every row to create (kept without HTML for the
+/// preview when `keep`); a row whose e-mail cannot be rendered is taken out
+/// of `part` as a data error (R15).
+fn render_checked(ctx: &Ctx, part: &mut Partition, keep: bool) -> (Vec<Option<Email>>, Vec<(Alert, String)>) {
+    let mut emails = Vec::new();
+    let mut errors = Vec::new();
+    for p in std::mem::take(&mut part.create) {
+        let email = if p.mail == MailPlan::Send {
+            let name = p.alert.recipient.full_name();
+            match ctx.renderer.render(&MailInput::from_alert(&p.alert, &name, ctx.run.instant)) {
+                Ok(email) => Some(email),
+                Err(e) => {
+                    errors.push((p.alert, format!("rendering the e-mail: {e}")));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        if keep {
+            // The preview shows subject and text; the HTML part is not kept.
+            emails.push(email.map(|e| Email { html: String::new(), ..e }));
+        }
+        part.create.push(p);
+    }
+    (emails, errors)
+}
+
+/// Takes the rows the database refused (indices in `part.create`, in
+/// order) out of `part` (R15).
+fn take_refused(part: &mut Partition, refused: Vec<(usize, String)>) -> Vec<(Alert, String)> {
+    let mut out = Vec::with_capacity(refused.len());
+    if refused.is_empty() {
+        return out;
+    }
+    let mut refused = refused.into_iter().peekable();
+    for (i, p) in std::mem::take(&mut part.create).into_iter().enumerate() {
+        match refused.next_if(|(j, _)| *j == i) {
+            Some((_, why)) => out.push((p.alert, why)),
+            None => part.create.push(p),
+        }
+    }
+    out
+}
+
+/// Names each alert skipped as `data_error` on stderr and in the report
+/// (R15); nothing of it is recorded, so every run tries it again.
+fn report_data_errors(report: &mut CheckReport, errors: &[(Alert, String)]) {
+    for (a, why) in errors {
+        warn!(
+            check = a.check.slug(),
+            item_id = %a.item_id,
+            recipient_id = %a.recipient.id,
+            kind = a.kind,
+            reason = %why,
+            "data_error: alert skipped, tried again on the next run"
+        );
+        report.skipped.push(SkipReport::data_error(a, why));
+    }
+    report.counts.skipped += errors.len() as u32;
+}
+
+/// One attempt of a check: evaluate, partition, then preview or record.
+async fn run_check_once(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> {
     let today = ctx.run.today;
     let alerts = evaluate(db, check, today).await?;
     let app = read::fetch_app_dedup(db, check, ctx.day).await?;
@@ -114,40 +188,36 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
     };
     if ctx.dry_run {
         let keys = if ctx.migrated { ledger::fetch_keys(db, check, today, false).await? } else { Default::default() };
-        let part = ledger::partition(alerts, &app, &keys);
-        for p in &part.create {
-            let email = if p.mail == MailPlan::Send {
-                let name = p.alert.recipient.full_name();
-                let mut email = ctx.renderer.render(&MailInput::from_alert(&p.alert, &name, ctx.run.instant))?;
-                // The preview shows subject and text; the HTML part is not kept.
-                email.html = String::new();
-                Some(email)
-            } else {
-                None
-            };
+        let mut part = ledger::partition(alerts, &app, &keys);
+        let (emails, errors) = render_checked(ctx, &mut part, true);
+        for (p, email) in part.create.iter().zip(emails) {
             report.alerts.push(AlertReport::new(&p.alert, p.mail, email));
         }
         report.rows = part.create.len();
         report.skipped = SkipReport::all(&part);
         report.counts.rows = report.rows as u32;
         report.counts.skipped = part.skipped.len() as u32;
+        report_data_errors(&mut report, &errors);
         return Ok(report);
     }
 
     // One transaction: the locking ledger read serialises concurrent runs;
-    // app rows and ledger rows (the outbox) commit together (R5, R12).
+    // app rows and ledger rows (the outbox) commit together (R5, R12). Rows
+    // that cannot be rendered or written are left out of it (R15).
     db.exec("starting a transaction", "START TRANSACTION").await?;
     let result = async {
         let keys = ledger::fetch_keys(db, check, today, true).await?;
-        let part = ledger::partition(alerts, &app, &keys);
-        ledger::record(db, &ctx.run, check, &part.create, &ctx.from_domain).await?;
-        Ok::<_, Error>(part)
+        let mut part = ledger::partition(alerts, &app, &keys);
+        let (_, mut errors) = render_checked(ctx, &mut part, false);
+        let refused = ledger::record(db, &ctx.run, check, &part.create, &ctx.from_domain).await?;
+        errors.extend(take_refused(&mut part, refused));
+        Ok::<_, Error>((part, errors))
     }
     .await;
-    let part = match result {
-        Ok(part) => {
+    let (part, errors) = match result {
+        Ok(done) => {
             db.exec("committing", "COMMIT").await?;
-            part
+            done
         }
         Err(e) => {
             let _ = db.exec("rolling back", "ROLLBACK").await;
@@ -159,6 +229,7 @@ async fn run_check(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> 
     report.skipped = SkipReport::all(&part);
     report.counts.rows = report.rows as u32;
     report.counts.skipped = part.skipped.len() as u32;
+    report_data_errors(&mut report, &errors);
     Ok(report)
 }
 
@@ -248,6 +319,7 @@ pub async fn run_checks(
             match run_check(&mut db, &ctx, check).instrument(span.clone()).await {
                 Ok(r) => {
                     span.in_scope(|| info!(rows = r.rows, skipped = r.skipped.len(), "check evaluated"));
+                    exit = error::merge_exit(exit, r.exit_code());
                     reports.push(r);
                 }
                 Err(e) => {
@@ -310,7 +382,7 @@ pub async fn run_checks(
                 r.counts.sent = c.sent;
                 r.counts.queued = c.queued;
                 r.counts.failed = c.failed;
-                let status = match (r.status, c.queued + c.failed) {
+                let status = match (r.status, c.queued + c.failed + r.data_errors() as u32) {
                     ("failed", _) => "failed",
                     _ if interrupted => "interrupted",
                     (_, 0) => "ok",
@@ -415,6 +487,43 @@ pub async fn migrate(cfg: &Config) -> Result<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_rows_are_taken_out_of_the_partition_in_order_r15() {
+        use crate::checks::ProjectFacts;
+        use crate::checks::project_deadlines::{MemberRow, ProjectRow};
+        use crate::checks::testkit::{d, user};
+        let p = ProjectRow {
+            project: ProjectFacts {
+                id: "1".repeat(32),
+                nom: "P".into(),
+                client: "C".into(),
+                statut: "EN_COURS".into(),
+            },
+            date_fin: Some(d("2026-03-23")),
+            creator: user("c"),
+        };
+        let members: Vec<MemberRow> = ["a", "b", "e"]
+            .into_iter()
+            .map(|u| MemberRow {
+                project_id: p.project.id.clone(),
+                assignment_id: u.into(),
+                principal: false,
+                person: user(u),
+            })
+            .collect();
+        // J-7: creator and team, in recipient order a, b, c, e.
+        let alerts = checks::project_deadlines::evaluate(std::slice::from_ref(&p), &members, d("2026-03-16"));
+        let create = alerts.into_iter().map(|alert| ledger::Planned { alert, mail: MailPlan::Send }).collect();
+        let mut part = Partition { create, skipped: vec![] };
+        let out = take_refused(&mut part, vec![(1, "one".into()), (3, "three".into())]);
+        let ids = |v: Vec<&Alert>| v.into_iter().map(|a| a.recipient.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(out.iter().map(|(a, _)| a).collect()), [user("b").id, user("e").id]);
+        assert_eq!(out.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>(), ["one", "three"]);
+        assert_eq!(ids(part.create.iter().map(|p| &p.alert).collect()), [user("a").id, user("c").id]);
+        assert!(take_refused(&mut part, vec![]).is_empty());
+        assert_eq!(part.create.len(), 2);
+    }
 
     #[test]
     fn business_day_is_paris_date_r1() {

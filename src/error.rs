@@ -42,6 +42,9 @@ pub enum Error {
     Unavailable(String),
     /// A statement failed on a reachable database.
     Db(String),
+    /// A statement failed for a reason that passes (deadlock, lock wait
+    /// timeout): the transaction can be tried again.
+    DbTemporary(String),
     /// The database was lost or stalled mid-run: what was committed stays,
     /// the next run goes on (75).
     Lost(String),
@@ -66,7 +69,7 @@ impl Error {
         match self {
             Error::Config(_) => code::CONFIG,
             Error::Refused(_) => code::REFUSED,
-            Error::LockHeld(_) | Error::Interrupted | Error::Lost(_) => code::TEMPFAIL,
+            Error::LockHeld(_) | Error::Interrupted | Error::DbTemporary(_) | Error::Lost(_) => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Db(_) | Error::Internal(_) => code::SOFTWARE,
             Error::Privilege(_) => code::NOPERM,
@@ -89,6 +92,8 @@ impl Error {
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
                 match code.as_ref() {
+                    // Deadlock (1213), lock wait timeout (1205).
+                    _ if is_conflict(&err) => Error::DbTemporary(format!("{what}: {why}")),
                     // Access denied on login / unknown database: nothing can be done.
                     "28000" | "42000" if why.contains("Access denied for user") => {
                         Error::Unavailable(format!("{what}: {why}"))
@@ -179,6 +184,7 @@ impl fmt::Display for Error {
             | Error::LockHeld(m)
             | Error::Unavailable(m)
             | Error::Db(m)
+            | Error::DbTemporary(m)
             | Error::Lost(m)
             | Error::Privilege(m)
             | Error::Io(m)

@@ -153,20 +153,33 @@ pub async fn fetch_keys(db: &mut Db, check: Check, today: NaiveDate, lock: bool)
 }
 
 /// Writes the app rows and ledger rows of `planned` (inside the caller's
-/// transaction). Returns the number of rows created.
+/// transaction). Returns the rows the database refused (R15), as indices in
+/// `planned` with why, in order: they have no app row and no ledger row.
 #[instrument(skip_all, fields(check = check.slug(), rows = planned.len()))]
-pub async fn record(db: &mut Db, run: &Run, check: Check, planned: &[Planned], from_domain: &str) -> Result<usize> {
+pub async fn record(
+    db: &mut Db,
+    run: &Run,
+    check: Check,
+    planned: &[Planned],
+    from_domain: &str,
+) -> Result<Vec<(usize, String)>> {
     let mut app_ids: Vec<(usize, i64)> = Vec::with_capacity(planned.len());
+    let mut refused = Vec::new();
     for table in [AppTable::AlerteProjet, AppTable::NotificationEtape] {
         let idx: Vec<usize> = (0..planned.len()).filter(|i| planned[*i].alert.table == table).collect();
         if idx.is_empty() {
             continue;
         }
         let alerts: Vec<&Alert> = idx.iter().map(|i| &planned[*i].alert).collect();
-        let ids = insert_app_rows(db, table, &alerts, run.instant).await?;
-        app_ids.extend(idx.into_iter().zip(ids));
+        for (i, outcome) in idx.into_iter().zip(insert_app_rows(db, table, &alerts, run.instant).await?) {
+            match outcome {
+                Ok(id) => app_ids.push((i, id)),
+                Err(why) => refused.push((i, why)),
+            }
+        }
     }
     app_ids.sort_unstable();
+    refused.sort_unstable();
     let recorded_at = chrono::Utc::now().naive_utc();
     // Values that come from our own code are written as literals; only what
     // comes from the app's data is bound (fewer placeholders, bigger batches).
@@ -199,7 +212,7 @@ pub async fn record(db: &mut Db, run: &Run, check: Check, planned: &[Planned], f
         });
         qb.build().execute(db.conn()).within("writing the ledger").await?;
     }
-    Ok(planned.len())
+    Ok(refused)
 }
 
 /// Deletes ledger rows older than `days` (docs/design.md §3), keeping

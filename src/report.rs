@@ -60,6 +60,18 @@ pub struct CheckReport {
     pub skipped: Vec<SkipReport>,
 }
 
+impl CheckReport {
+    /// The alerts skipped as `data_error` (R15).
+    pub fn data_errors(&self) -> usize {
+        self.skipped.iter().filter(|s| s.reason == SkipReason::DataError.as_str()).count()
+    }
+
+    /// 65 when an item was skipped as `data_error` (R15), else 0.
+    pub fn exit_code(&self) -> u8 {
+        if self.data_errors() > 0 { crate::error::code::DATAERR } else { crate::error::code::OK }
+    }
+}
+
 /// One row and its e-mail.
 #[derive(Debug, Serialize)]
 pub struct AlertReport {
@@ -126,6 +138,9 @@ pub struct SkipReport {
     pub reason: &'static str,
     /// Whether the in-app row is created all the same (only the e-mail is skipped, R9).
     pub row_created: bool,
+    /// What went wrong (`data_error` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl SkipReport {
@@ -139,7 +154,14 @@ impl SkipReport {
             recipient: a.recipient.full_name(),
             reason: reason.as_str(),
             row_created,
+            detail: None,
         }
+    }
+
+    /// The report line of an alert skipped because its item could not be
+    /// evaluated, rendered or written (R15), with why.
+    pub fn data_error(a: &Alert, why: &str) -> Self {
+        SkipReport { detail: Some(why.to_string()), ..SkipReport::new(a, SkipReason::DataError, false) }
     }
 
     /// Every skip of a partition: the alerts not created, then the e-mails
@@ -301,7 +323,9 @@ impl RunReport {
             }
             for s in &c.skipped {
                 let row = if s.row_created { " (row created, no e-mail)" } else { "" };
-                let _ = writeln!(o, "   skipped {} {} on {:?}: {}{row}", s.recipient, s.kind, s.project, s.reason);
+                let detail = s.detail.as_ref().map(|d| format!(" (item {}: {d})", s.item_id)).unwrap_or_default();
+                let _ =
+                    writeln!(o, "   skipped {} {} on {:?}: {}{row}{detail}", s.recipient, s.kind, s.project, s.reason);
             }
         }
         if let Some(d) = &self.delivery {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::project_deadlines::{MemberRow, members_by_project, principal, role_of};
-use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, recipient_set, sort_alerts};
+use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fit_title, recipient_set, sort_alerts};
 use crate::pyfmt::{Json, context_round, decimal_fixed, decimal_to_float, dumps};
 
 const PRINCIPAL_SUFFIX: &str = "En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses.";
@@ -74,6 +74,8 @@ pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate)
             ("type_alerte", Json::Str("BUDGET_DEPASSE".into())),
         ]);
 
+        let titre = fit_title("🔴 Budget dépassé - ", nom, "");
+
         // Recipients as a set keyed by user id (upstream: a Python set).
         for who in recipient_set(std::iter::once(&p.creator).chain(principal)).into_values() {
             let suffix = match role_of(who, principal, &p.creator) {
@@ -90,7 +92,7 @@ pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate)
                 project: p.project.clone(),
                 stage: None,
                 niveau: "DANGER",
-                titre: format!("🔴 Budget dépassé - {nom}"),
+                titre: titre.clone(),
                 message: format!("{base}{suffix}"),
                 contexte: contexte.clone(),
                 dedup: AppDedup::SameDay,
@@ -107,7 +109,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::checks::testkit::{d, to, user};
+    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
 
     const TODAY: &str = "2026-03-16";
 
@@ -372,5 +374,17 @@ mod tests {
         let a = run(&p, &[principal_of(&p, user("p")), t]);
         assert_eq!(a.len(), 2);
         assert!(a.iter().all(|x| x.recipient.id != format!("{:0>32}", "t")));
+    }
+
+    #[test]
+    fn budget_long_name_title_is_cut_to_200_characters_r15() {
+        let mut p = project("10000.00", "7000.00", "5000.00");
+        p.project.nom = long_name(200);
+        let a = run(&p, &[principal_of(&p, user("p"))]);
+        assert_eq!(a.len(), 2);
+        for x in &a {
+            assert_fitted(&x.titre, "🔴 Budget dépassé - ", &p.project.nom, "");
+            assert!(x.message.starts_with(&format!("Le budget du projet '{}' a été dépassé.", p.project.nom)));
+        }
     }
 }

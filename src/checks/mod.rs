@@ -170,6 +170,9 @@ pub enum SkipReason {
     NoAddress,
     /// Row created, no e-mail: not a valid mailbox (R9).
     BadAddress,
+    /// Not created: the item could not be evaluated, rendered or written
+    /// (R15). Not recorded, so every run tries it again.
+    DataError,
 }
 
 impl SkipReason {
@@ -181,6 +184,7 @@ impl SkipReason {
             SkipReason::NoAccess => "no_access",
             SkipReason::NoAddress => "no_address",
             SkipReason::BadAddress => "bad_address",
+            SkipReason::DataError => "data_error",
         }
     }
 }
@@ -267,6 +271,28 @@ pub fn fr_date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
+/// Length of the app's `titre` columns (`varchar(200)`), in characters as
+/// MariaDB counts them for utf8mb4: one per Unicode code point (`⚠️` is two,
+/// U+26A0 U+FE0F).
+pub const TITRE_MAX: usize = 200;
+
+/// Ruling R15: `{prefix}{name}{suffix}`, shortened to exactly [`TITRE_MAX`]
+/// characters when it would not fit by cutting `name` and ending it with
+/// `…`; the prefix and the suffix are kept whole. Titles that fit are
+/// returned unchanged.
+pub fn fit_title(prefix: &str, name: &str, suffix: &str) -> String {
+    let fixed = prefix.chars().count() + suffix.chars().count();
+    if fixed + name.chars().count() <= TITRE_MAX {
+        return format!("{prefix}{name}{suffix}");
+    }
+    let keep = TITRE_MAX.saturating_sub(fixed + 1);
+    let cut: String = name.chars().take(keep).collect();
+    let title = format!("{prefix}{cut}…{suffix}");
+    // Only a prefix and suffix longer than the column itself get here
+    // (never for the app's titles): keep the start.
+    if title.chars().count() > TITRE_MAX { title.chars().take(TITRE_MAX).collect() } else { title }
+}
+
 /// `jours_text`: `1 jour`, else `{n} jours`.
 pub fn jours_text(n: i64) -> String {
     if n == 1 { "1 jour".to_string() } else { format!("{n} jours") }
@@ -322,6 +348,27 @@ pub mod testkit {
         alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
     }
 
+    /// A name of exactly `n` characters, most of them two bytes long in
+    /// UTF-8 (so a byte count would be wrong), ending with `Z`.
+    pub fn long_name(n: usize) -> String {
+        let mut s: String = "Réseau d'équipements ".chars().cycle().take(n - 1).collect();
+        s.push('Z');
+        s
+    }
+
+    /// Checks a title shortened by [`fit_title`] (R15): exactly 200
+    /// characters, `prefix` and `suffix` kept, the name part cut and ended
+    /// with `…`, and `name` not whole in it.
+    pub fn assert_fitted(titre: &str, prefix: &str, name: &str, suffix: &str) {
+        assert_eq!(titre.chars().count(), TITRE_MAX, "{titre}");
+        assert!(titre.starts_with(prefix), "{titre}");
+        assert!(titre.ends_with(suffix), "{titre}");
+        let middle = &titre[prefix.len()..titre.len() - suffix.len()];
+        assert!(middle.ends_with('…'), "{middle}");
+        assert!(name.starts_with(middle.trim_end_matches('…')), "{middle}");
+        assert!(!titre.contains(name));
+    }
+
     /// A date from `YYYY-MM-DD`.
     pub fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -335,6 +382,45 @@ mod tests {
     #[test]
     fn dashed_uuid_form() {
         assert_eq!(dashed("aaaaaaaa000040008000000000000b02"), "aaaaaaaa-0000-4000-8000-000000000b02");
+    }
+
+    #[test]
+    fn fit_title_keeps_short_titles_unchanged() {
+        assert_eq!(fit_title("🔴 Projet ", "Portail RH", " - EN RETARD"), "🔴 Projet Portail RH - EN RETARD");
+        let exact = testkit::long_name(TITRE_MAX - 2);
+        assert_eq!(fit_title("[", &exact, "]").chars().count(), TITRE_MAX);
+        assert_eq!(fit_title("[", &exact, "]"), format!("[{exact}]"));
+    }
+
+    #[test]
+    fn fit_title_cuts_the_name_to_exactly_200_characters() {
+        let name = testkit::long_name(200);
+        for (prefix, suffix) in
+            [("⚠️ Projet ", " - Fin dans 7 jours"), ("🔴 Tâche en retard - ", ""), ("🔴 Projet ", " - EN RETARD")]
+        {
+            let t = fit_title(prefix, &name, suffix);
+            testkit::assert_fitted(&t, prefix, &name, suffix);
+        }
+        // One character too many is enough to cut.
+        let t = fit_title("", &testkit::long_name(201), "");
+        assert_eq!(t.chars().count(), TITRE_MAX);
+        assert!(t.ends_with('…'));
+    }
+
+    #[test]
+    fn fit_title_counts_code_points_as_mariadb() {
+        // ⚠️ is U+26A0 U+FE0F: two characters for MariaDB.
+        assert_eq!("⚠️".chars().count(), 2);
+        let name = "x".repeat(200);
+        let t = fit_title("⚠️ ", &name, "");
+        assert_eq!(t.chars().count(), TITRE_MAX);
+        assert_eq!(t, format!("⚠️ {}…", "x".repeat(196)));
+    }
+
+    #[test]
+    fn fit_title_with_a_prefix_longer_than_the_column_keeps_its_start() {
+        let prefix = "p".repeat(250);
+        assert_eq!(fit_title(&prefix, "nom", "s"), "p".repeat(TITRE_MAX));
     }
 
     #[test]

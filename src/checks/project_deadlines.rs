@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fr_date, jours_text, recipient_set, sort_alerts,
+    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fit_title, fr_date, jours_text, recipient_set,
+    sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -66,7 +67,8 @@ pub fn role_of(who: &Person, principal: Option<&Person>, creator: &Person) -> Ro
 struct Threshold {
     kind: &'static str,
     niveau: &'static str,
-    titre: &'static str,
+    /// `titre` is `{prefix}{nom}{suffix}`.
+    titre: (&'static str, &'static str),
     label: &'static str,
     principal: &'static str,
     creator: &'static str,
@@ -75,7 +77,7 @@ struct Threshold {
 const J7: Threshold = Threshold {
     kind: "ECHEANCE_J7",
     niveau: "WARNING",
-    titre: "⚠️ Projet {nom} - Fin dans 7 jours",
+    titre: ("⚠️ Projet ", " - Fin dans 7 jours"),
     label: "J-7",
     principal: "En tant que responsable, assurez-vous que toutes les tâches seront terminées à temps.",
     creator: "En tant qu'administrateur, surveillez l'avancement du projet.",
@@ -83,7 +85,7 @@ const J7: Threshold = Threshold {
 const J3: Threshold = Threshold {
     kind: "ECHEANCE_J3",
     niveau: "WARNING",
-    titre: "🟠 Projet {nom} - Fin dans 3 jours",
+    titre: ("🟠 Projet ", " - Fin dans 3 jours"),
     label: "J-3",
     principal: "En tant que responsable, assurez-vous que toutes les tâches critiques seront terminées à temps.",
     creator: "En tant qu'administrateur, surveillez de près l'avancement du projet.",
@@ -91,7 +93,7 @@ const J3: Threshold = Threshold {
 const J1: Threshold = Threshold {
     kind: "ECHEANCE_J1",
     niveau: "DANGER",
-    titre: "🔴 Projet {nom} - Fin DEMAIN",
+    titre: ("🔴 Projet ", " - Fin DEMAIN"),
     label: "J-1",
     principal: "En tant que responsable, action urgente requise pour finaliser toutes les tâches restantes.",
     creator: "En tant qu'administrateur, intervention urgente nécessaire pour assurer la livraison.",
@@ -139,7 +141,7 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
             (
                 "ECHEANCE_DEPASSEE",
                 "DANGER",
-                format!("🔴 Projet {nom} - EN RETARD"),
+                fit_title("🔴 Projet ", nom, " - EN RETARD"),
                 format!("Le projet '{nom}' est en retard de {} (date de fin prévue : {date_fr}). ", jours_text(n)),
                 dumps(&[
                     ("jours_retard", Json::Int(n)),
@@ -169,7 +171,7 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
             (
                 t.kind,
                 t.niveau,
-                t.titre.replace("{nom}", nom),
+                fit_title(t.titre.0, nom, t.titre.1),
                 base,
                 dumps(&[
                     ("jours_restants", Json::Int(days)),
@@ -212,7 +214,7 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{d, to, user};
+    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
 
     const TODAY: &str = "2026-03-16";
 
@@ -358,5 +360,26 @@ mod tests {
         assert_eq!(a.len(), 2);
         assert!(to(&a, "y").message.contains("En tant que responsable"));
         assert!(a.iter().all(|x| x.recipient.id != format!("{:0>32}", "x")));
+    }
+
+    #[test]
+    fn long_name_titles_are_cut_to_200_characters_r15() {
+        let name = long_name(200);
+        for (due, prefix, suffix) in [
+            ("2026-03-23", "⚠️ Projet ", " - Fin dans 7 jours"),
+            ("2026-03-19", "🟠 Projet ", " - Fin dans 3 jours"),
+            ("2026-03-17", "🔴 Projet ", " - Fin DEMAIN"),
+            ("2026-03-14", "🔴 Projet ", " - EN RETARD"),
+        ] {
+            let mut p = project("1", due);
+            p.project.nom = name.clone();
+            let a = run(&p, &[member(&p, "a1", user("p"), true)]);
+            assert_eq!(a.len(), 2, "{due}");
+            for x in &a {
+                assert_fitted(&x.titre, prefix, &name, suffix);
+                assert!(x.message.contains(&format!("Le projet '{name}' ")), "{due}: message keeps the full name");
+                assert_eq!(x.project.nom, name);
+            }
+        }
     }
 }

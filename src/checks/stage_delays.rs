@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use super::project_deadlines::{MemberRow, members_by_project, principal, role_of};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, StageFacts, dashed, fr_date, jours_text,
+    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, StageFacts, dashed, fit_title, fr_date, jours_text,
     recipient_set, sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
@@ -71,6 +71,10 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
             ("etape_nom", Json::Str(code.clone())),
         ]);
 
+        // The code is a varchar(50): this title always fits, shortened like
+        // the others if the app ever allows longer codes (R15).
+        let titre = fit_title("🔴 Étape ", code, " - EN RETARD");
+
         // Recipients as a set keyed by user id (upstream: a Python set).
         for who in recipient_set(std::iter::once(&s.creator).chain(principal)).into_values() {
             let suffix = match role_of(who, principal, &s.creator) {
@@ -88,7 +92,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
                 stage: Some(s.stage.clone()),
                 // core_notificationetape has no niveau column.
                 niveau: "",
-                titre: format!("🔴 Étape {code} - EN RETARD"),
+                titre: titre.clone(),
                 message: format!("{base}{suffix}"),
                 contexte: contexte.clone(),
                 dedup: AppDedup::SameDay,
@@ -103,7 +107,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{d, to, user};
+    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
 
     const TODAY: &str = "2026-03-16";
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
@@ -286,5 +290,21 @@ mod tests {
                 (e2.as_str(), uc.as_str())
             ]
         );
+    }
+
+    #[test]
+    fn stage_long_names_r15() {
+        // The longest code the app allows (varchar(50)) fits whole.
+        let mut s = stage("1", "2026-03-14");
+        s.stage.code = "C".repeat(50);
+        s.project.nom = long_name(200);
+        let a = run(&s, &[]);
+        assert_eq!(a[0].titre, format!("🔴 Étape {} - EN RETARD", s.stage.code));
+        assert!(a[0].message.contains(&format!("du projet '{}' est en retard", s.project.nom)));
+        // A longer one would be cut like the other titles.
+        s.stage.code = long_name(200);
+        let a = run(&s, &[]);
+        assert_fitted(&a[0].titre, "🔴 Étape ", &s.stage.code, " - EN RETARD");
+        assert!(a[0].message.starts_with(&format!("L'étape '{}' du projet", s.stage.code)));
     }
 }

@@ -6,7 +6,8 @@ use chrono::NaiveDate;
 
 use super::project_deadlines::{MemberRow, members_by_project, principal};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, SkipReason, dashed, fr_date, jours_text, sort_alerts,
+    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, SkipReason, dashed, fit_title, fr_date, jours_text,
+    sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -65,6 +66,7 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
             ("date_fin", Json::Str(due.format("%Y-%m-%d").to_string())),
             ("type_alerte", Json::Str("TACHE_RETARD".into())),
         ]);
+        let titre = fit_title("🔴 Tâche en retard - ", nom, "");
         let alert = |who: &Person, message: String, blocked: Option<SkipReason>| Alert {
             check: Check::TaskDeadlines,
             kind: "TACHES_EN_RETARD",
@@ -75,7 +77,7 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
             project: t.project.clone(),
             stage: None,
             niveau: "DANGER",
-            titre: format!("🔴 Tâche en retard - {nom}"),
+            titre: titre.clone(),
             message,
             contexte: contexte.clone(),
             dedup: AppDedup::SameDayTask(dashed(&t.id)),
@@ -104,7 +106,7 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{d, to, user};
+    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
 
     const TODAY: &str = "2026-03-16";
     const TASK_ID: &str = "bbbbbbbb00004000800000000000c003";
@@ -332,5 +334,20 @@ mod tests {
         }
         let a = run(&t, &team(&t));
         assert!(to(&a, "p").message.contains("(assignée à ) est en retard"));
+    }
+
+    #[test]
+    fn task_long_name_title_is_cut_to_200_characters_r15() {
+        let mut t = task("2026-03-14");
+        t.nom = long_name(200);
+        t.project.nom = long_name(200);
+        let a = run(&t, &team(&t));
+        assert_eq!(a.len(), 2);
+        for x in &a {
+            assert_fitted(&x.titre, "🔴 Tâche en retard - ", &t.nom, "");
+            assert!(x.message.starts_with(&format!("La tâche '{}' du projet '{}' ", t.nom, t.project.nom)));
+            assert!(x.contexte.contains(r#""tache_nom": "R\u00e9seau d'\u00e9quipements R"#), "{}", x.contexte);
+            assert!(x.contexte.contains("Z\", \"date_fin\""), "JSON keeps the full name: {}", x.contexte);
+        }
     }
 }

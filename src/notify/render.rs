@@ -131,9 +131,11 @@ pub fn check_heading(slug: &str) -> &str {
     }
 }
 
-/// R11: control characters become spaces in a header value.
+/// R11: control characters (Unicode Cc: CR, LF, NEL U+0085, …) and the line
+/// and paragraph separators U+2028 and U+2029 become spaces in a header
+/// value, as Python's mail stack shows them.
 pub fn header_safe(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c }).collect()
 }
 
 const FOOTER: &str = "Connectez-vous à SI-Gouvernance pour plus de détails.\n\n\
@@ -451,5 +453,42 @@ mod tests {
              Cordialement,\nL'équipe SI-Gouvernance JCM\n\n---\nCeci est un email automatique, merci de ne pas y répondre."
         );
         assert!(e.html.contains("Conception") && e.html.contains("Étape 2"));
+    }
+
+    #[test]
+    fn header_safe_replaces_controls_and_unicode_line_breaks_r11() {
+        assert_eq!(header_safe("a\rb\nc\td\u{0}e\u{7f}f"), "a b c d e f");
+        assert_eq!(header_safe("a\u{0085}b\u{2028}c\u{2029}d"), "a b c d");
+        // Other separators and format characters are not line breaks: kept.
+        assert_eq!(header_safe("a\u{00a0}b\u{200b}c\u{fe0f}"), "a\u{00a0}b\u{200b}c\u{fe0f}");
+        assert_eq!(header_safe("⚠️ Projet Portail RH"), "⚠️ Projet Portail RH");
+    }
+
+    #[test]
+    fn unicode_line_separators_in_a_project_name_are_spaces_in_the_subject_only_r11() {
+        let p = ProjectFacts { nom: "Portail\u{2028}RH\u{2029}Paie\u{0085}2026".into(), ..project() };
+        let titre = format!("🔴 Projet {} - EN RETARD", p.nom);
+        let message = format!("Le projet '{}' est en retard de 2 jours. ", p.nom);
+        let m = MailInput {
+            table: AppTable::AlerteProjet,
+            kind: "ECHEANCE_DEPASSEE",
+            niveau: "DANGER",
+            titre: &titre,
+            message: &message,
+            contexte: r#"{"jours_retard": 2}"#,
+            created_at: at(7, 0),
+            recipient_name: "Alice\u{2028}Martin",
+            project: &p,
+            stage: None,
+        };
+        let e = renderer().render(&m).unwrap();
+        assert_eq!(e.subject, "[SI-Gouvernance] ⚠️ Alerte: 🔴 Projet Portail RH Paie 2026 - EN RETARD");
+        // Bodies keep the raw value.
+        assert!(e.text.contains("Le projet 'Portail\u{2028}RH\u{2029}Paie\u{0085}2026'"));
+        assert!(e.text.starts_with("Bonjour Alice\u{2028}Martin,"));
+        assert!(e.html.contains("Portail\u{2028}RH"));
+        let stage = StageFacts { id: "e".into(), code: "CONCEPTION".into(), ordre: 1 };
+        let m = MailInput { table: AppTable::NotificationEtape, titre: "Étape\u{2028}X", stage: Some(&stage), ..m };
+        assert_eq!(renderer().render(&m).unwrap().subject, "[SI-Gouvernance] Étape: Étape X");
     }
 }

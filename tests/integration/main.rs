@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real MariaDB, real SMTP over TCP.
 
 mod all_checks;
+mod bad_data;
 mod cli;
 mod common;
 mod completions;

@@ -207,7 +207,7 @@ fn metrics_file_unwritable_after_the_work_is_a_warning_and_exit_74() {
     let sink = SmtpSink::start();
     // The day-one case: the directory of the metrics file does not exist.
     let metrics = db.dir.path().join("node-exporter/sigov_alerts.prom");
-    let out = db.run(&sink.url(), &["--metrics-file", metrics.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["--metrics-file", metrics.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
     assert!(out.stdout.is_empty(), "{}", all_output(&out));
     assert_eq!(
@@ -234,7 +234,7 @@ fn metrics_file_unwritable_after_the_work_is_a_warning_and_exit_74() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = db.run(
         &format!("smtp://127.0.0.1:{closed}?tls=none"),
-        &["--metrics-file", metrics.to_str().unwrap(), "run-all", "--at", AT],
+        &["--metrics-file", metrics.to_str().unwrap(), "run-all", "--at", AT, "--replay"],
     );
     assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
     let err = stderr(&out);
@@ -250,7 +250,7 @@ fn log_file_that_cannot_be_opened_warns_once_runs_anyway_and_exits_74() {
     // A directory where the file should be: no user can open it.
     let log = db.dir.path().join("sigov-alerts.log");
     std::fs::create_dir(&log).unwrap();
-    let out = db.run(&sink.url(), &["--log-file", log.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
     assert_eq!(
         stderr(&out),
@@ -262,7 +262,7 @@ fn log_file_that_cannot_be_opened_warns_once_runs_anyway_and_exits_74() {
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
     assert_eq!(sink.count(), 8);
     // Stderr logging still works.
-    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
     let err = stderr(&out);
     assert_eq!(err.matches("sigov-alerts: warning:").count(), 1, "{err}");
@@ -372,7 +372,7 @@ fn the_example_config_installed_as_the_readme_says_runs_silently_under_cron() {
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
 
     // The crontab line, as the service user.
-    let out = as_nobody(&["--config", config, "run-all", "--at", AT]).output().unwrap();
+    let out = as_nobody(&["--config", config, "run-all", "--at", AT, "--replay"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
@@ -398,7 +398,7 @@ fn log_file_has_info_lines_on_a_quiet_run_and_no_ansi_from_a_terminal() {
     let log = db.dir.path().join("sigov-alerts.log");
 
     // Quiet, as a cron line might be: nothing on stderr, info in the file.
-    let out = db.run(&sink.url(), &["-q", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["-q", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
     let quiet = std::fs::read_to_string(&log).unwrap();
@@ -407,7 +407,7 @@ fn log_file_has_info_lines_on_a_quiet_run_and_no_ansi_from_a_terminal() {
     assert_eq!(quiet.lines().filter(|l| l.contains(" run finished ")).count(), 1, "{quiet}");
 
     // Stderr at debug, the file at info: neither loses a line.
-    let out = db.run(&sink.url(), &["-vv", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["-vv", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     let err = stderr(&out);
     let file = std::fs::read_to_string(&log).unwrap();
@@ -423,7 +423,7 @@ fn log_file_has_info_lines_on_a_quiet_run_and_no_ansi_from_a_terminal() {
     let cfg = db.dir.path().join("warn.toml");
     std::fs::write(&cfg, format!("log_file = {:?}\nlog_file_level = \"warn\"\n", log.display().to_string())).unwrap();
     let before = std::fs::read_to_string(&log).unwrap().len();
-    let out = db.run(&sink.url(), &["-v", "--config", cfg.to_str().unwrap(), "run-all", "--at", AT]);
+    let out = db.run(&sink.url(), &["-v", "--config", cfg.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(stderr(&out).contains("run finished"), "stderr keeps -v");
     assert_eq!(std::fs::read_to_string(&log).unwrap().len(), before, "nothing at warn");
@@ -445,6 +445,7 @@ fn log_file_has_info_lines_on_a_quiet_run_and_no_ansi_from_a_terminal() {
         "run-all",
         "--at",
         AT,
+        "--replay",
     ]
     .map(|a| format!("'{a}'"))
     .join(" ");

@@ -7,7 +7,7 @@ use std::process::Output;
 use crate::common::{SmtpSink, TestDb, all_output, header, uid};
 use crate::project_deadlines::{AT, scenario};
 
-const CHECK: [&str; 3] = ["check-project-deadlines", "--at", AT];
+const CHECK: [&str; 4] = ["check-project-deadlines", "--at", AT, "--replay"];
 /// A zone without summer time, so offsets are known whatever the date.
 const TZ: &str = "Asia/Kolkata";
 

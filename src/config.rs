@@ -102,12 +102,12 @@ pub const KEYS: &[&str] = &[
     "smtp_connections",
     "metrics_file",
     "log_file",
+    "log_file_level",
     "database_lock",
     "database_timeout",
     "delivery_deadline",
     "smtp_rate",
     "circuit_breaker",
-    "log_file_level",
 ];
 
 /// Keys whose URL carries a secret beyond a password (a ping URL's path is

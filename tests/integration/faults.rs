@@ -20,7 +20,12 @@ const REPEAT_BOUND: usize = 100 + 1;
 /// J-7 e-mails, one per address.
 pub fn bulk(db: &mut TestDb, n: usize) {
     db.reference();
-    db.exec(&format!(
+    db.exec(&bulk_sql(n));
+}
+
+/// The SQL of [`bulk`] (without the reference rows).
+pub fn bulk_sql(n: usize) -> String {
+    format!(
         "INSERT INTO core_utilisateur (password, is_superuser, username, first_name, last_name, email, is_staff,
          is_active, date_joined, id, telephone, taux_horaire, statut_actif, date_creation, tentatives_connexion_echouees)
          SELECT 'x', 0, CONCAT('u', seq), 'Prénom', CONCAT('Nom', seq), CONCAT('u', seq, '@example.org'), 0, 1, NOW(),
@@ -30,7 +35,7 @@ pub fn bulk(db: &mut TestDb, n: usize) {
          SELECT CONCAT('c', LPAD(HEX(seq), 31, '0')), CONCAT('Projet ', seq), '', 'ACME', 0, 'EUR', 'HAUTE', NOW(6), NOW(6), '',
                 CONCAT('b', LPAD(HEX(seq), 31, '0')), (SELECT id FROM core_statutprojet WHERE nom = 'EN_COURS'), 1, '2026-03-23'
          FROM seq_1_to_{n};"
-    ));
+    )
 }
 
 fn spawn(db: &TestDb, lock: &std::path::Path, args: &[&str]) -> Child {
@@ -51,7 +56,7 @@ fn config(db: &TestDb, name: &str, body: &str) -> String {
 }
 
 /// Message-IDs received, with how many times each.
-fn per_message_id(sink: &SmtpSink) -> HashMap<String, usize> {
+pub fn per_message_id(sink: &SmtpSink) -> HashMap<String, usize> {
     let mut per: HashMap<String, usize> = HashMap::new();
     for m in sink.received() {
         *per.entry(header(&m.data, "Message-ID").unwrap()).or_default() += 1;

@@ -290,3 +290,30 @@ fn galera_app_database_is_on_both_nodes() {
     assert_eq!(db.count(2, tables), n);
     assert_eq!(db.count(2, "SELECT COUNT(*) FROM sigov_alerts_deliveries"), 0);
 }
+
+#[test]
+fn one_deliverer_per_galera_node_split_the_outbox_and_send_each_e_mail_once() {
+    use crate::common::{REFERENCE_SQL, SmtpSink};
+    use crate::faults::{bulk_sql, per_message_id, split_outbox};
+    let Some(mut db) = GaleraDb::app() else { return };
+    db.exec(1, REFERENCE_SQL);
+    db.exec(1, &bulk_sql(2000));
+    // Queued with the relay down, on node 1.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let down = format!("smtp://127.0.0.1:{port}?tls=none");
+    let out = db.run(1, &down, &["run-all", "--at", crate::project_deadlines::AT, "--replay"]);
+    assert_eq!(out.status.code(), Some(75), "{}", crate::common::all_output(&out));
+    let queued = "SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'";
+    assert_eq!(db.count(2, queued), 2000);
+    // One deliverer per node, no database lock (it is per node here).
+    let sink = SmtpSink::start();
+    let urls = [db.url1.clone(), db.url2.clone()];
+    let sent = split_outbox(&urls, 2, &sink, db.dir.path());
+    assert!(sent.iter().all(|n| *n > 0), "each deliverer sent some: {sent:?}");
+    assert_eq!(sent.iter().sum::<u64>(), 2000, "{sent:?}");
+    let per = per_message_id(&sink);
+    assert_eq!(per.len(), 2000);
+    assert!(per.values().all(|n| *n == 1), "an e-mail was sent twice");
+    assert_eq!(db.count(1, queued), 0);
+    assert_eq!(db.count(2, "SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 2000);
+}

@@ -178,15 +178,7 @@ impl TestDb {
 
     /// Reference rows: statuses, stage types.
     pub fn reference(&mut self) -> &mut Self {
-        self.exec(
-            "INSERT INTO core_statutprojet (id, nom, description, couleur_affichage, ordre_affichage) VALUES
-             (1,'IDEE','',\'#000000\',1),(2,'AFFECTE','','#000000',2),(3,'PLANIFIE','','#000000',3),
-             (4,'EN_COURS','','#000000',4),(5,'SUSPENDU','','#000000',5),(6,'TERMINE','','#000000',6),(7,'ARCHIVE','','#000000',7);
-             INSERT INTO core_typeetape (id, nom, description, ordre_standard, couleur, icone_emoji, date_creation) VALUES
-             (1,'PLANIFICATION','',1,'#000000','',NOW()),(2,'CONCEPTION','',2,'#000000','',NOW()),
-             (3,'DEVELOPPEMENT','',3,'#000000','',NOW()),(4,'TESTS','',4,'#000000','',NOW()),
-             (5,'DEPLOIEMENT','',5,'#000000','',NOW()),(6,'MAINTENANCE','',6,'#000000','',NOW());",
-        );
+        self.exec(REFERENCE_SQL);
         self
     }
 
@@ -424,6 +416,15 @@ fn is_root() -> bool {
         .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
         .unwrap_or(false)
 }
+
+/// The app's reference rows: project statuses and stage types.
+pub const REFERENCE_SQL: &str = "INSERT INTO core_statutprojet (id, nom, description, couleur_affichage, ordre_affichage) VALUES
+             (1,'IDEE','',\'#000000\',1),(2,'AFFECTE','','#000000',2),(3,'PLANIFIE','','#000000',3),
+             (4,'EN_COURS','','#000000',4),(5,'SUSPENDU','','#000000',5),(6,'TERMINE','','#000000',6),(7,'ARCHIVE','','#000000',7);
+             INSERT INTO core_typeetape (id, nom, description, ordre_standard, couleur, icone_emoji, date_creation) VALUES
+             (1,'PLANIFICATION','',1,'#000000','',NOW()),(2,'CONCEPTION','',2,'#000000','',NOW()),
+             (3,'DEVELOPPEMENT','',3,'#000000','',NOW()),(4,'TESTS','',4,'#000000','',NOW()),
+             (5,'DEPLOIEMENT','',5,'#000000','',NOW()),(6,'MAINTENANCE','',6,'#000000','',NOW());";
 
 /// A readable id padded to 32 hex characters: `uid("c1")` →
 /// `c1000000000000000000000000000000`. Ids must use hex digits only.

@@ -248,7 +248,7 @@ pub fn progress(enabled: bool) -> ProgressBar {
 
 /// What every real command does after its work: prune old ledger rows,
 /// write the metrics file.
-async fn finish(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
+async fn finish(db: &mut Db, cfg: &Config, run_id: &str, exit: u8) -> Result<()> {
     ledger::prune(db, cfg.ledger_retention_days).await?;
     runs::prune(db, cfg.ledger_retention_days).await?;
     // The work is recorded and sent by now: a metrics file that cannot be
@@ -256,7 +256,7 @@ async fn finish(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
     match write_metrics(db, cfg, exit).await {
         Err(Error::Output(why)) => {
             crate::output_failed(&why);
-            Ok(())
+            runs::record_exit(db, run_id, error::merge_exit(exit, code::IOERR)).await
         }
         r => r,
     }
@@ -391,7 +391,7 @@ pub async fn run_checks(
                 ends.push(runs::RunEnd { row: *row, status, counts: r.counts, error: r.error.clone() });
             }
             runs::finish_runs(&mut db, &ends, exit).await?;
-            finish(&mut db, cfg, exit).await?;
+            finish(&mut db, cfg, &ctx.run.run_id, exit).await?;
         }
         Ok((reports, delivery, exit))
     }
@@ -463,7 +463,7 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result
         };
         let end = runs::RunEnd { row, status, counts, error: d.stopped.clone() };
         runs::finish_runs(&mut db, &[end], exit).await?;
-        finish(&mut db, cfg, exit).await?;
+        finish(&mut db, cfg, &run.run_id, exit).await?;
         Ok((d, exit))
     }
     .await;

@@ -193,6 +193,10 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd], exit_code: u8) -> Result<
 /// (the database may be what failed): rows left `running` are closed as
 /// `crashed` by the next run.
 pub async fn abort_runs(db: &mut Db, run_id: &str, err: &Error) {
+    if matches!(err, Error::Lost(_) | Error::Unavailable(_)) {
+        // Nothing more can be recorded there: the next run closes the rows.
+        return;
+    }
     let now = chrono::Utc::now().naive_utc();
     let message: String = err.to_string().chars().take(1000).collect();
     // MariaDB assigns left to right: `status` last, so the others see the old one.
@@ -208,10 +212,24 @@ pub async fn abort_runs(db: &mut Db, run_id: &str, err: &Error) {
     .bind(i16::from(err.exit_code()))
     .bind(run_id)
     .execute(db.conn())
+    .within("recording the end of a failed run")
     .await;
     if let Err(e) = r {
         tracing::debug!(error = %e, "recording the end of a failed run");
     }
+}
+
+/// Records `exit` as the exit code of every row of `run_id` (when an output
+/// file failed after the run was recorded: 74).
+pub async fn record_exit(db: &mut Db, run_id: &str, exit: u8) -> Result<()> {
+    // language=MySQL
+    sqlx::query("UPDATE sigov_alerts_runs SET exit_code = ? WHERE run_id = ?")
+        .bind(i16::from(exit))
+        .bind(run_id)
+        .execute(db.conn())
+        .within("recording the run")
+        .await?;
+    Ok(())
 }
 
 /// Who holds the run, from the newest `running` row, for lock messages.

@@ -81,7 +81,7 @@ fn config_redacts_both_passwords_and_names_each_source() {
     assert_eq!(line("timezone"), "timezone = \"UTC\"  (env SIGOV_ALERTS_TIMEZONE)");
     assert_eq!(line("smtp_rate"), format!("smtp_rate = 60  ({f}:4)"));
     assert_eq!(line("from"), "from = \"SI-Gouvernance <noreply@si-gouvernance.com>\"  (default)");
-    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 24, "one line per key: {text}");
+    assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 25, "one line per key: {text}");
 
     // JSON, and an invalid value: still printed, marked, exit 78 at the end.
     let out = bin()

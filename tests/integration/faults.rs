@@ -101,10 +101,16 @@ fn cross_host_kill(trial: usize) -> usize {
 
 #[test]
 fn killed_on_one_host_finished_on_another_repeats_at_most_the_bound_and_loses_nothing() {
-    for trial in 0..3 {
-        let repeats = cross_host_kill(trial);
+    // scripts/bench --kill-trials=20 runs more.
+    let trials = std::env::var("SIGOV_KILL_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(3);
+    let mut worst = 0;
+    for trial in 0..trials {
+        let repeats = cross_host_kill(trial % 4);
+        println!("trial {trial}: {repeats} repeated");
         assert!(repeats <= REPEAT_BOUND, "trial {trial}: {repeats} repeats");
+        worst = worst.max(repeats);
     }
+    println!("worst: {worst} repeated over {trials} trials");
 }
 
 #[test]

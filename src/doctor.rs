@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use sqlx::Row;
 
 use crate::config::Config;
+use crate::db::Within;
 use crate::db::{APP_COLUMNS, Db, MIGRATIONS};
 use crate::error::{Error, code};
 use crate::notify::mail::Mailer;
@@ -149,9 +150,10 @@ pub async fn doctor(cfg: &Config) -> (String, u8) {
                 // language=MySQL
                 let version: String = sqlx::query_scalar("SELECT VERSION()")
                     .fetch_one(db.conn())
+                    .bounded()
                     .await
                     .unwrap_or_else(|_| "unknown version".into());
-                l.ok("database", format!("reachable at {} ({version})", target.display));
+                l.ok("database", format!("reachable at {} ({version}), {}", target.display, target.describe_tls()));
                 // language=MySQL
                 let present: Vec<String> =
                     sqlx::query("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")

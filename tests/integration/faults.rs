@@ -308,6 +308,7 @@ fn three_deliverers_without_a_lock_split_the_outbox_and_send_each_e_mail_once() 
     queue(&mut db, 2000);
     let sink = SmtpSink::start_on(0, true);
     let sent = split_outbox(std::slice::from_ref(&db.url), 3, &sink, db.dir.path());
+    println!("each deliverer sent {sent:?}");
     assert!(sent.iter().all(|n| *n > 0), "each deliverer sent some: {sent:?}");
     assert_eq!(sent.iter().sum::<u64>(), 2000, "{sent:?}");
     let per = per_message_id(&sink);

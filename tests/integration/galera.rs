@@ -309,6 +309,7 @@ fn one_deliverer_per_galera_node_split_the_outbox_and_send_each_e_mail_once() {
     let sink = SmtpSink::start();
     let urls = [db.url1.clone(), db.url2.clone()];
     let sent = split_outbox(&urls, 2, &sink, db.dir.path());
+    println!("each deliverer sent {sent:?}");
     assert!(sent.iter().all(|n| *n > 0), "each deliverer sent some: {sent:?}");
     assert_eq!(sent.iter().sum::<u64>(), 2000, "{sent:?}");
     let per = per_message_id(&sink);

@@ -141,10 +141,16 @@ pub async fn claim(db: &mut Db, scope: &ClaimScope<'_>) -> Result<u64> {
         } else {
             qb.push(" AND (next_attempt_at IS NULL OR next_attempt_at <= UTC_TIMESTAMP(6))");
         }
-        if !scope.take_over {
+        if scope.take_over {
+            // Another run's claims only (this run's own are held back on purpose).
+            qb.push(" AND (claimed_by IS NULL OR claimed_by <> ").push_bind(scope.run_id);
+            qb.push(" OR claim_expires_at < UTC_TIMESTAMP(6))");
+        } else {
             qb.push(" AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(6))");
         }
-        qb.push(" ORDER BY id LIMIT ").push_bind(scope.limit);
+        // Oldest first, but mail a relay fault stopped on goes last: one
+        // message the relay always refuses cannot hold up the others.
+        qb.push(" ORDER BY last_attempt_at IS NOT NULL, last_attempt_at, id LIMIT ").push_bind(scope.limit);
         match qb.build().execute(db.conn()).bounded().await {
             Ok(r) => return Ok(r.rows_affected()),
             Err(e) if tries < 10 && crate::error::is_conflict(&e) => {

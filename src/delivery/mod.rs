@@ -21,7 +21,7 @@ use tracing::warn;
 
 use crate::config::{Config, MailMode};
 use crate::db::Db;
-use crate::error::{Result, code};
+use crate::error::{Error, Result, code};
 use crate::notify::mail::{Mailer, SendError, file_stem};
 use crate::notify::render::Renderer;
 use crate::outbox::{self, ClaimScope, OutboxRow, Outcome};
@@ -80,7 +80,14 @@ pub async fn deliver(
     let digest = cfg.mail_mode == MailMode::Digest;
     let scope = ClaimScope {
         run_id: d.run_id,
-        ttl: cfg.delivery_deadline + CLAIM_MARGIN,
+        // Longer than the longest a claimed row can wait for its outcome:
+        // the deadline, a last send with its retries, pacing, a slow
+        // confirmation.
+        ttl: cfg.delivery_deadline
+            + cfg.send_timeout * (ATTEMPTS + 1)
+            + cfg.smtp_rate.map_or(Duration::ZERO, |r| Duration::from_secs_f64(60.0 / f64::from(r.max(1))))
+            + cfg.database_timeout * 2
+            + CLAIM_MARGIN,
         // A digest needs all of a recipient's mail in one message.
         limit: if digest { u32::MAX >> 1 } else { CLAIM_BATCH },
         ignore_backoff: d.ignore_backoff,
@@ -89,17 +96,29 @@ pub async fn deliver(
         // by a run that died are taken over at once.
         take_over: cfg.database_lock,
     };
-    while tally.stop.is_none() {
-        if outbox::claim(db, &scope).await? == 0 {
-            break;
+    let sent = async {
+        while tally.stop.is_none() {
+            if outbox::claim(db, &scope).await? == 0 {
+                break;
+            }
+            let batch = crate::db::outbox::fetch_claimed(db, d.run_id).await?;
+            let batch: Vec<&OutboxRow> = batch.iter().filter(|r| tally.handled.insert(r.id)).collect();
+            if batch.is_empty() {
+                break;
+            }
+            send_batch(db, d, &batch, &mut tally, &mut rep, per_check, pb).await?;
+            tally.confirm(db).await?;
         }
-        let batch = crate::db::outbox::fetch_claimed(db, d.run_id).await?;
-        let batch: Vec<&OutboxRow> = batch.iter().filter(|r| tally.handled.insert(r.id)).collect();
-        if batch.is_empty() {
-            break;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = sent {
+        // What the relay accepted is still recorded if the database lets
+        // us (a statement that failed once may go through now).
+        if !matches!(e, Error::Lost(_) | Error::Unavailable(_)) {
+            let _ = tally.confirm(db).await;
         }
-        send_batch(db, d, &batch, &mut tally, &mut rep, per_check, pb).await?;
-        tally.confirm(db).await?;
+        return Err(e);
     }
     tally.finish(db, &mut rep, per_check).await?;
     outbox::release(db, d.run_id).await?;
@@ -207,13 +226,13 @@ impl<'a> Tally<'a> {
         match outcome {
             Ok(_) => {
                 self.deferred_in_a_row = 0;
-                self.end_streak(db, rep, per_check).await?;
                 for row in &unit.rows {
                     self.pending.push(row.id);
                     self.pending_since.get_or_insert_with(Instant::now);
                     rep.sent += 1;
                     per_check.entry(row.check.clone()).or_default().sent += 1;
                 }
+                self.end_streak(db, rep, per_check).await?;
                 self.confirm_if_due(db).await?;
             }
             Err((SendError::Permanent(reply), _)) => {
@@ -275,6 +294,13 @@ impl<'a> Tally<'a> {
         rep: &mut DeliveryReport,
         per_check: &mut HashMap<String, Counts>,
     ) -> Result<()> {
+        if mailbox_specific(&reply) {
+            // "No such user" (5.1.x, 5.2.x) is about this mailbox, however
+            // many mailboxes in a row get it.
+            self.end_streak(db, rep, per_check).await?;
+            self.streak.extend(unit.rows.iter().map(|r| ((*r).clone(), reply.clone())));
+            return self.end_streak(db, rep, per_check).await;
+        }
         let normalised = unit.rows.iter().fold(reply.clone(), |r, row| r.replace(&row.address, "<address>"));
         if normalised != self.streak_reply {
             self.end_streak(db, rep, per_check).await?;
@@ -330,6 +356,12 @@ impl<'a> Tally<'a> {
     }
 }
 
+/// Whether a permanent reply's enhanced status code (RFC 3463) is about the
+/// mailbox itself: 5.1.x (addressing) or 5.2.x (the mailbox).
+fn mailbox_specific(reply: &str) -> bool {
+    reply.split_whitespace().take(6).any(|w| w.starts_with("5.1.") || w.starts_with("5.2."))
+}
+
 fn failure(row: &OutboxRow, state: &'static str, reply: &str) -> DeliveryFailure {
     DeliveryFailure {
         check: row.check.clone(),
@@ -352,13 +384,14 @@ async fn send_with_retries(
     msg: &lettre::Message,
     message_id: &str,
     attempts: u32,
+    deadline: Instant,
 ) -> std::result::Result<u32, (SendError, u32)> {
     let mut attempt = 1;
     loop {
         match mailer.send(msg, &file_stem(message_id)).await {
             Ok(()) => return Ok(attempt),
             // The server is up and said "later": try again shortly.
-            Err(SendError::Deferred(_)) if attempt < attempts => {
+            Err(SendError::Deferred(_)) if attempt < attempts && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(250 * (1 << attempt))).await;
                 attempt += 1;
             }
@@ -419,12 +452,16 @@ async fn send_batch(
                 tally.confirm(db).await?;
                 tokio::time::sleep_until(next_slot.into()).await;
                 next_slot = Instant::now().max(next_slot) + pace;
+                if Instant::now() >= deadline {
+                    ready = Some(unit);
+                    continue;
+                }
             }
             let budget = ATTEMPTS.min(tally.breaker.saturating_sub(tally.deferred_in_a_row).max(1));
             in_flight.push(async move {
                 let outcome = match &unit.built {
                     Err(e) => Err((e.clone(), 1)),
-                    Ok(msg) => send_with_retries(d.mailer, msg, &unit.message_id, budget).await,
+                    Ok(msg) => send_with_retries(d.mailer, msg, &unit.message_id, budget, deadline).await,
                 };
                 (unit, outcome)
             });

@@ -260,11 +260,20 @@ impl Direct {
     /// relay itself failed.
     async fn send(&self, msg: &Message) -> Result<(), SendError> {
         let kept = self.conn.lock().ok().and_then(|mut c| c.pop()).filter(|c| !c.has_broken());
+        let reused = kept.is_some();
         let mut conn = match kept {
             Some(c) => c,
             None => self.connect().await?,
         };
-        let result = self.transaction(&mut conn, msg).await;
+        let mut result = self.transaction(&mut conn, msg).await;
+        if reused && matches!(result, Err((SendError::Relay(_), Step::Mail))) {
+            // A kept connection the relay has since closed (idle timeout,
+            // messages per session): nothing was accepted yet, so one more
+            // try on a fresh connection decides.
+            conn = self.connect().await?;
+            result = self.transaction(&mut conn, msg).await;
+        }
+        let result = result.map_err(|(e, _)| e);
         let reusable = match &result {
             Ok(()) => true,
             Err(SendError::Deferred(_) | SendError::Permanent(_)) => {
@@ -278,14 +287,16 @@ impl Direct {
         result
     }
 
-    async fn transaction(&self, conn: &mut AsyncSmtpConnection, msg: &Message) -> Result<(), SendError> {
+    /// One message: MAIL, RCPT, DATA; a failure says at which step.
+    async fn transaction(&self, conn: &mut AsyncSmtpConnection, msg: &Message) -> Result<(), (SendError, Step)> {
         let envelope = msg.envelope();
         let body = msg.formatted();
         let mut options = vec![];
         let non_ascii = envelope.from().into_iter().chain(envelope.to()).any(|a| !AsRef::<str>::as_ref(a).is_ascii());
         if non_ascii {
             if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
-                return Err(SendError::Permanent("the address needs SMTPUTF8, which the relay does not offer".into()));
+                let why = "the address needs SMTPUTF8, which the relay does not offer";
+                return Err((SendError::Permanent(why.into()), Step::Rcpt));
             }
             options.push(MailParameter::SmtpUtfEight);
         }
@@ -296,15 +307,21 @@ impl Direct {
         self.step("MAIL FROM", async {
             conn.command(Mail::new(from, options)).await.map_err(|e| classify(e, Step::Mail))
         })
-        .await?;
+        .await
+        .map_err(|e| (e, Step::Mail))?;
         for to in envelope.to() {
             self.step("RCPT TO", async {
                 conn.command(Rcpt::new(to.clone(), vec![])).await.map_err(|e| classify(e, Step::Rcpt))
             })
-            .await?;
+            .await
+            .map_err(|e| (e, Step::Rcpt))?;
         }
-        self.step("DATA", async { conn.command(Data).await.map_err(|e| classify(e, Step::Data)) }).await?;
-        self.step("the end of data", async { conn.message(&body).await.map_err(|e| classify(e, Step::Data)) }).await?;
+        self.step("DATA", async { conn.command(Data).await.map_err(|e| classify(e, Step::Data)) })
+            .await
+            .map_err(|e| (e, Step::Data))?;
+        self.step("the end of data", async { conn.message(&body).await.map_err(|e| classify(e, Step::Data)) })
+            .await
+            .map_err(|e| (e, Step::Data))?;
         Ok(())
     }
 

@@ -359,3 +359,44 @@ impl Drop for Resume<'_> {
         self.0.continue_process();
     }
 }
+
+#[test]
+fn no_such_user_for_several_recipients_in_a_row_is_theirs_not_the_relay_s() {
+    let mut db = TestDb::new();
+    bulk(&mut db, 10);
+    let sink = SmtpSink::start();
+    sink.configure(|b| {
+        for u in ["u1", "u2", "u3", "u4"] {
+            let a = format!("{u}@example.org");
+            b.rcpt_replies.insert(a.clone(), format!("550 5.1.1 <{a}>: Recipient address rejected: User unknown"));
+        }
+    });
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
+    assert_eq!(out.status.code(), Some(65), "{}", all_output(&out));
+    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 4);
+    assert_eq!(sink.count(), 6);
+}
+
+#[test]
+fn mail_a_relay_fault_stopped_on_goes_last_and_holds_up_nothing() {
+    let mut db = TestDb::new();
+    bulk(&mut db, 20);
+    let sink = SmtpSink::start();
+    // Three recipients the relay refuses alike, first in line.
+    let denied = ["u1", "u2", "u3"];
+    sink.configure(|b| {
+        for u in denied {
+            let a = format!("{u}@example.org");
+            b.rcpt_replies.insert(a.clone(), format!("554 5.7.1 <{a}>: Relay access denied"));
+        }
+    });
+    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
+    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    let sent_first = sink.count();
+    // The next delivery sends everything else before meeting them again.
+    let out = db.run(&sink.url(), &["deliver"]);
+    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    assert_eq!(sink.count(), 17, "first run sent {sent_first}: {}", all_output(&out));
+    assert_eq!(queued(&mut db), 3);
+    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 0);
+}

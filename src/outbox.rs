@@ -148,9 +148,10 @@ pub async fn claim(db: &mut Db, scope: &ClaimScope<'_>) -> Result<u64> {
         } else {
             qb.push(" AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(6))");
         }
-        // Oldest first, but mail a relay fault stopped on goes last: one
-        // message the relay always refuses cannot hold up the others.
-        qb.push(" ORDER BY last_attempt_at IS NOT NULL, last_attempt_at, id LIMIT ").push_bind(scope.limit);
+        // Never attempted first (NULL sorts first), then the oldest attempt:
+        // mail a relay fault stopped on goes last, so one message the relay
+        // always refuses cannot hold up the others (index claim_order).
+        qb.push(" ORDER BY last_attempt_at, id LIMIT ").push_bind(scope.limit);
         match qb.build().execute(db.conn()).bounded().await {
             Ok(r) => return Ok(r.rows_affected()),
             Err(e) if tries < 10 && crate::error::is_conflict(&e) => {

@@ -74,6 +74,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "create runs", include_str!("../../migrations/0001_create_runs.sql")),
     (2, "create deliveries", include_str!("../../migrations/0002_create_deliveries.sql")),
     (3, "claims and exit codes", include_str!("../../migrations/0003_claims_and_exit_codes.sql")),
+    (4, "outbox claim order", include_str!("../../migrations/0004_outbox_order.sql")),
 ];
 
 /// Every column of the app's tables that the statements of `read`, `write`

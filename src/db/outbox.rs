@@ -35,7 +35,7 @@ pub async fn fetch_claimed(db: &mut Db, run_id: &str) -> Result<Vec<OutboxRow>> 
         " LEFT JOIN core_statutprojet s ON s.id = p.statut_id",
         " LEFT JOIN core_utilisateur u ON u.id = COALESCE(ap.destinataire_id, ne.destinataire_id)",
         " WHERE d.claimed_by = ? AND d.state = 'queued'",
-        " ORDER BY d.last_attempt_at IS NOT NULL, d.last_attempt_at, d.id"
+        " ORDER BY d.last_attempt_at, d.id"
     );
     let rows = sqlx::query(sql).bind(run_id).fetch_all(db.conn()).within(WHAT).await?;
     rows.iter()

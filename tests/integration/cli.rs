@@ -46,7 +46,7 @@ fn migrate_is_idempotent() {
     let mut db = TestDb::new();
     let out = db.cmd(&["migrate"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(db.count("SELECT COUNT(*) FROM _sigov_alerts_migrations"), 3);
+    assert_eq!(db.count("SELECT COUNT(*) FROM _sigov_alerts_migrations"), 4);
     assert_eq!(db.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'sigov\\_alerts\\_%'"), 2);
 }
 

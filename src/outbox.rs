@@ -64,18 +64,16 @@ pub struct AppContent {
     pub stage: Option<StageFacts>,
 }
 
-/// E-mails still queued, per check, in one query; with `run_id`, rows
-/// another live deliverer has claimed are not counted (they are being sent,
-/// not waiting for a retry).
-pub async fn queued_by_check(db: &mut Db, run_id: Option<&str>) -> Result<Vec<(String, u32)>> {
+/// E-mails still queued, per check, in one query; rows another live
+/// deliverer has claimed are not counted (they are being sent by it, not
+/// waiting for a retry).
+pub async fn queued_by_check(db: &mut Db, run_id: &str) -> Result<Vec<(String, u32)>> {
     // language=MySQL
     let mut qb: QueryBuilder<MySql> =
         QueryBuilder::new("SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'");
-    if let Some(run_id) = run_id {
-        qb.push(" AND (claimed_by IS NULL OR claimed_by = ")
-            .push_bind(run_id)
-            .push(" OR claim_expires_at < UTC_TIMESTAMP(6))");
-    }
+    qb.push(" AND (claimed_by IS NULL OR claimed_by = ")
+        .push_bind(run_id)
+        .push(" OR claim_expires_at < UTC_TIMESTAMP(6))");
     qb.push(" GROUP BY check_slug");
     let rows = qb.build().fetch_all(db.conn()).within("reading the outbox").await?;
     rows.iter()
@@ -86,7 +84,7 @@ pub async fn queued_by_check(db: &mut Db, run_id: Option<&str>) -> Result<Vec<(S
 
 /// Gives up queued mail older than `max_age` before anything is sent (a
 /// week-old J-1 reminder must not go out when a relay comes back); returns
-/// how many, per check.
+/// how many.
 pub async fn abandon_expired(db: &mut Db, max_age: Duration) -> Result<u64> {
     let secs = max_age.as_secs();
     // language=MySQL
@@ -154,13 +152,23 @@ pub async fn claim(db: &mut Db, scope: &ClaimScope<'_>) -> Result<u64> {
         qb.push(" ORDER BY last_attempt_at, id LIMIT ").push_bind(scope.limit);
         match qb.build().execute(db.conn()).bounded().await {
             Ok(r) => return Ok(r.rows_affected()),
-            Err(e) if tries < 10 && crate::error::is_conflict(&e) => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(20 * tries)).await;
-            }
+            Err(e) if again(&mut tries, &e).await => {}
             Err(e) => return Err(Error::db("claiming queued mail", e)),
         }
     }
+}
+
+/// After a deadlock, a lock wait timeout or a Galera certification
+/// conflict (deliverers writing the same table at once), waits a little and
+/// says to try again, at most 10 times: an outbox write is idempotent, and
+/// giving up would lose confirmations of mail already accepted.
+async fn again(tries: &mut u64, err: &sqlx::Error) -> bool {
+    if *tries >= 10 || !crate::error::is_conflict(err) {
+        return false;
+    }
+    *tries += 1;
+    tokio::time::sleep(Duration::from_millis(20 * *tries)).await;
+    true
 }
 
 /// Releases what `run_id` still holds (not sent when delivery stopped).
@@ -183,20 +191,26 @@ pub async fn confirm_sent(db: &mut Db, run_id: &str, ids: &[u64], now: NaiveDate
     if ids.is_empty() {
         return Ok(());
     }
-    // language=MySQL
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "UPDATE sigov_alerts_deliveries SET state = 'sent', attempts = attempts + 1, last_reply = NULL, \
-         next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL, sent_at = ",
-    );
-    qb.push_bind(now).push(", last_attempt_at = ").push_bind(now);
-    qb.push(" WHERE state = 'queued' AND claimed_by = ").push_bind(run_id).push(" AND id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(*id);
+    let mut tries = 0;
+    loop {
+        // language=MySQL
+        let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
+            "UPDATE sigov_alerts_deliveries SET state = 'sent', attempts = attempts + 1, last_reply = NULL, \
+             next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL, sent_at = ",
+        );
+        qb.push_bind(now).push(", last_attempt_at = ").push_bind(now);
+        qb.push(" WHERE state = 'queued' AND claimed_by = ").push_bind(run_id).push(" AND id IN (");
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        match qb.build().execute(db.conn()).bounded().await {
+            Ok(_) => return Ok(()),
+            Err(e) if again(&mut tries, &e).await => {}
+            Err(e) => return Err(Error::db("recording deliveries", e)),
+        }
     }
-    qb.push(")");
-    qb.build().execute(db.conn()).within("recording deliveries").await?;
-    Ok(())
 }
 
 /// An attempt's outcome to record on one row.
@@ -221,21 +235,28 @@ pub async fn record(db: &mut Db, run_id: &str, id: u64, outcome: Outcome, reply:
         Outcome::Retry(at) => ("queued", Some(at), 1),
         Outcome::RelayFault => ("queued", None, 0),
     };
-    // language=MySQL
-    sqlx::query(
-        "UPDATE sigov_alerts_deliveries SET state = ?, attempts = attempts + ?, last_reply = ?, \
-         next_attempt_at = COALESCE(?, next_attempt_at), last_attempt_at = ?, \
-         claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ? AND state = 'queued'",
-    )
-    .bind(state)
-    .bind(counted)
-    .bind(reply)
-    .bind(next)
-    .bind(chrono::Utc::now().naive_utc())
-    .bind(id)
-    .bind(run_id)
-    .execute(db.conn())
-    .within("recording a delivery failure")
-    .await?;
-    Ok(())
+    let mut tries = 0;
+    loop {
+        // language=MySQL
+        let r = sqlx::query(
+            "UPDATE sigov_alerts_deliveries SET state = ?, attempts = attempts + ?, last_reply = ?, \
+             next_attempt_at = COALESCE(?, next_attempt_at), last_attempt_at = ?, \
+             claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ? AND state = 'queued'",
+        )
+        .bind(state)
+        .bind(counted)
+        .bind(&reply)
+        .bind(next)
+        .bind(chrono::Utc::now().naive_utc())
+        .bind(id)
+        .bind(run_id)
+        .execute(db.conn())
+        .bounded()
+        .await;
+        match r {
+            Ok(_) => return Ok(()),
+            Err(e) if again(&mut tries, &e).await => {}
+            Err(e) => return Err(Error::db("recording a delivery failure", e)),
+        }
+    }
 }

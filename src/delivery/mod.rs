@@ -127,7 +127,7 @@ pub async fn deliver(
         rep.stop_exit = stop.exit;
     }
     // What is still owed, whatever run created it (R5: said, never lost).
-    for (check, n) in outbox::queued_by_check(db, Some(d.run_id)).await? {
+    for (check, n) in outbox::queued_by_check(db, d.run_id).await? {
         rep.queued += n;
         per_check.entry(check).or_default().queued = n;
     }

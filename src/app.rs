@@ -24,7 +24,7 @@ use crate::lock::RunLock;
 use crate::notify::mail::{Mailer, from_domain};
 use crate::notify::render::{Email, MailInput, Renderer};
 use crate::report::{AlertReport, CheckReport, DeliveryReport, RunReport, SkipReport};
-use crate::runs::{self, Counts, Run};
+use crate::runs::{self, Counts, Run, RunStatus};
 use crate::signals;
 
 /// The business day of `instant` in `tz` (R1) and its UTC bounds
@@ -61,32 +61,6 @@ fn new_run_id() -> String {
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     checks::dashed(&hex)
-}
-
-/// Reads the inputs of `check` and evaluates its rules.
-async fn evaluate(db: &mut Db, check: Check, today: NaiveDate) -> Result<Vec<Alert>> {
-    Ok(match check {
-        Check::ProjectDeadlines => {
-            let (rows, members) = read::fetch_project_deadlines(db, today).await?;
-            checks::project_deadlines::evaluate(&rows, &members, today)
-        }
-        Check::StageDelays => {
-            let (rows, members) = read::fetch_stage_delays(db, today).await?;
-            checks::stage_delays::evaluate(&rows, &members, today)
-        }
-        Check::TaskDeadlines => {
-            let (rows, members) = read::fetch_task_deadlines(db, today).await?;
-            checks::task_deadlines::evaluate(&rows, &members, today)
-        }
-        Check::Budget => {
-            let (rows, members) = read::fetch_budget(db).await?;
-            checks::budget::evaluate(&rows, &members, today)
-        }
-        Check::ContractExpiration => {
-            let (rows, superusers, members) = read::fetch_contracts(db, today).await?;
-            checks::contracts::evaluate(&rows, &superusers, &members, today)
-        }
-    })
 }
 
 struct Ctx {
@@ -163,7 +137,7 @@ fn report_data_errors(report: &mut CheckReport, errors: &[(Alert, String)]) {
             check = a.check.slug(),
             item_id = %a.item_id,
             recipient_id = %a.recipient.id,
-            kind = a.kind,
+            kind = a.kind.code(),
             reason = %why,
             "data_error: alert skipped, tried again on the next run"
         );
@@ -175,11 +149,11 @@ fn report_data_errors(report: &mut CheckReport, errors: &[(Alert, String)]) {
 /// One attempt of a check: evaluate, partition, then preview or record.
 async fn run_check_once(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> {
     let today = ctx.run.today;
-    let alerts = evaluate(db, check, today).await?;
+    let alerts = read::candidates(db, check, today).await?;
     let app = read::fetch_app_dedup(db, check, ctx.day).await?;
     let mut report = CheckReport {
         check,
-        status: "ok",
+        status: RunStatus::Ok,
         error: None,
         rows: 0,
         counts: Counts::default(),
@@ -330,7 +304,7 @@ pub async fn run_checks(
                     }
                     reports.push(CheckReport {
                         check,
-                        status: "failed",
+                        status: RunStatus::Failed,
                         error: Some(e.to_string()),
                         rows: 0,
                         counts: Counts::default(),
@@ -342,7 +316,7 @@ pub async fn run_checks(
         }
         let mut delivery = None;
         if let Some(mailer) = &mailer {
-            let mut per_check: HashMap<String, Counts> = HashMap::new();
+            let mut per_check: HashMap<Check, Counts> = HashMap::new();
             if !signals::interrupted() {
                 let deliverer = delivery::Deliverer {
                     cfg,
@@ -372,21 +346,21 @@ pub async fn run_checks(
                 let Some(r) = reports.get_mut(i) else {
                     ends.push(runs::RunEnd {
                         row: *row,
-                        status: "interrupted",
+                        status: RunStatus::Interrupted,
                         counts: Counts::default(),
                         error: None,
                     });
                     continue;
                 };
-                let c = per_check.get(r.check.slug()).copied().unwrap_or_default();
+                let c = per_check.get(&r.check).copied().unwrap_or_default();
                 r.counts.sent = c.sent;
                 r.counts.queued = c.queued;
                 r.counts.failed = c.failed;
                 let status = match (r.status, c.queued + c.failed + r.data_errors() as u32) {
-                    ("failed", _) => "failed",
-                    _ if interrupted => "interrupted",
-                    (_, 0) => "ok",
-                    _ => "partial",
+                    (RunStatus::Failed, _) => RunStatus::Failed,
+                    _ if interrupted => RunStatus::Interrupted,
+                    (_, 0) => RunStatus::Ok,
+                    _ => RunStatus::Partial,
                 };
                 ends.push(runs::RunEnd { row: *row, status, counts: r.counts, error: r.error.clone() });
             }
@@ -457,9 +431,9 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result
         }
         let counts = Counts { sent: d.sent, queued: d.queued, failed: d.failed + d.abandoned, ..Counts::default() };
         let status = match counts.queued + counts.failed {
-            _ if interrupted => "interrupted",
-            0 => "ok",
-            _ => "partial",
+            _ if interrupted => RunStatus::Interrupted,
+            0 => RunStatus::Ok,
+            _ => RunStatus::Partial,
         };
         let end = runs::RunEnd { row, status, counts, error: d.stopped.clone() };
         runs::finish_runs(&mut db, &[end], exit).await?;
@@ -491,7 +465,8 @@ mod tests {
     #[test]
     fn refused_rows_are_taken_out_of_the_partition_in_order_r15() {
         use crate::checks::ProjectFacts;
-        use crate::checks::project_deadlines::{MemberRow, ProjectRow};
+        use crate::checks::project_deadlines::ProjectRow;
+        use crate::checks::team::MemberRow;
         use crate::checks::testkit::{d, user};
         let p = ProjectRow {
             project: ProjectFacts {

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::checks::Check;
+
 /// SI-Gouvernance alerts: project deadlines, stage delays, overdue tasks,
 /// budget overruns and maintenance-contract expiry, as one cron-driven binary.
 ///
@@ -184,16 +186,9 @@ impl RunArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Project deadlines: J-7, J-3, J-1 and overdue projects
-    CheckProjectDeadlines(RunArgs),
-    /// Stages still running past their planned end
-    CheckStageDelays(RunArgs),
-    /// Open tasks past their due date
-    CheckTaskDeadlines(RunArgs),
-    /// Projects whose spending exceeds their budget
-    CheckBudget(RunArgs),
-    /// Maintenance contracts expiring within 30 days or expired
-    CheckContractExpiration(RunArgs),
+    /// One check: one subcommand per entry of the check registry.
+    #[command(flatten)]
+    Check(CheckCommand),
     /// Run every check in order, then deliver; one report, one exit code
     RunAll(RunArgs),
     /// Create or upgrade the tool's own tables (idempotent)
@@ -237,14 +232,53 @@ impl Command {
     /// The options of a check command or `run-all`.
     pub fn run_args(&self) -> Option<&RunArgs> {
         match self {
-            Command::CheckProjectDeadlines(a)
-            | Command::CheckStageDelays(a)
-            | Command::CheckTaskDeadlines(a)
-            | Command::CheckBudget(a)
-            | Command::CheckContractExpiration(a)
-            | Command::RunAll(a) => Some(a),
+            Command::Check(CheckCommand { args: a, .. }) | Command::RunAll(a) => Some(a),
             _ => None,
         }
+    }
+}
+
+/// A check's subcommand: its name and help come from the check registry
+/// ([`Check::spec`]), its options are [`RunArgs`].
+#[derive(Debug, Clone)]
+pub struct CheckCommand {
+    /// The check.
+    pub check: Check,
+    /// Its options.
+    pub args: RunArgs,
+}
+
+impl clap::FromArgMatches for CheckCommand {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let Some((name, sub)) = m.subcommand() else {
+            return Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand));
+        };
+        let check =
+            Check::from_command(name).ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidSubcommand))?;
+        Ok(CheckCommand { check, args: RunArgs::from_arg_matches(sub)? })
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for CheckCommand {
+    fn augment_subcommands(mut cmd: clap::Command) -> clap::Command {
+        for c in Check::ALL {
+            let sub = RunArgs::augment_args(clap::Command::new(c.command_name()));
+            cmd = cmd.subcommand(sub.about(c.spec().about).long_about(None));
+        }
+        cmd
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        Check::from_command(name).is_some()
     }
 }
 
@@ -358,16 +392,20 @@ pub enum OutboxState {
 impl OutboxState {
     /// The ledger state, `None` for `all`.
     pub fn as_state(self) -> Option<&'static str> {
-        Some(match self {
-            OutboxState::Queued => "queued",
-            OutboxState::Failed => "failed",
-            OutboxState::Abandoned => "abandoned",
-            OutboxState::Discarded => "discarded",
-            OutboxState::Sent => "sent",
-            OutboxState::NoEmail => "no_email",
-            OutboxState::BadAddress => "bad_address",
-            OutboxState::All => return None,
-        })
+        use crate::outbox::DeliveryState as D;
+        Some(
+            match self {
+                OutboxState::Queued => D::Queued,
+                OutboxState::Failed => D::Failed,
+                OutboxState::Abandoned => D::Abandoned,
+                OutboxState::Discarded => D::Discarded,
+                OutboxState::Sent => D::Sent,
+                OutboxState::NoEmail => D::NoEmail,
+                OutboxState::BadAddress => D::BadAddress,
+                OutboxState::All => return None,
+            }
+            .as_str(),
+        )
     }
 }
 

@@ -5,7 +5,7 @@ use std::fs::OpenOptions;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use sqlx::Row;
+use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::config::Config;
 use crate::db::Within;
@@ -94,14 +94,17 @@ async fn app_columns(db: &mut Db, l: &mut Lines, present_tables: &[String]) {
     if tables.is_empty() {
         return;
     }
-    // The names are our constants.
-    let list = tables.iter().map(|(t, _)| format!("'{t}'")).collect::<Vec<_>>().join(", ");
     // language=MySQL
-    let sql = format!(
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
         "SELECT table_name, column_name FROM information_schema.columns \
-         WHERE table_schema = DATABASE() AND table_name IN ({list})"
+         WHERE table_schema = DATABASE() AND table_name IN (",
     );
-    let present: Vec<(String, String)> = match sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(db.conn()).await {
+    let mut sep = qb.separated(", ");
+    for (t, _) in &tables {
+        sep.push_bind(*t);
+    }
+    qb.push(")");
+    let present: Vec<(String, String)> = match qb.build().fetch_all(db.conn()).await {
         Ok(rows) => rows.iter().filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?))).collect(),
         Err(e) => return l.fail("app columns", &Error::db("reading the app's columns", e)),
     };

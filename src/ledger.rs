@@ -17,6 +17,7 @@ use crate::db::Within;
 use crate::db::read::AppDedupKey;
 use crate::db::write::{batches, insert_app_rows};
 use crate::error::{Error, Result};
+use crate::outbox::DeliveryState;
 use crate::runs::Run;
 
 /// Lowercase hex SHA-256 of `s`.
@@ -43,11 +44,11 @@ pub enum MailPlan {
 
 impl MailPlan {
     /// The ledger state a new row starts in.
-    pub fn initial_state(self) -> &'static str {
+    pub fn initial_state(self) -> DeliveryState {
         match self {
-            MailPlan::Send => "queued",
-            MailPlan::NoAddress => "no_email",
-            MailPlan::BadAddress => "bad_address",
+            MailPlan::Send => DeliveryState::Queued,
+            MailPlan::NoAddress => DeliveryState::NoEmail,
+            MailPlan::BadAddress => DeliveryState::BadAddress,
         }
     }
 }
@@ -181,11 +182,7 @@ pub async fn record(
     app_ids.sort_unstable();
     refused.sort_unstable();
     let recorded_at = chrono::Utc::now().naive_utc();
-    // Values that come from our own code are written as literals; only what
-    // comes from the app's data is bound (fewer placeholders, bigger batches).
-    let recorded = format!("'{}'", recorded_at.format("%Y-%m-%d %H:%M:%S%.6f"));
-    let run_id = format!("'{}'", run.run_id.replace('\'', ""));
-    for chunk in batches(&app_ids, 4, db.max_packet, |_| 400) {
+    for chunk in batches(&app_ids, 12, db.max_packet, |_| 400) {
         // language=MySQL
         let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
             "INSERT INTO sigov_alerts_deliveries (check_slug, kind, item_id, recipient_id, period, app_table, \
@@ -194,21 +191,21 @@ pub async fn record(
         qb.push_values(chunk.iter(), |mut b, (i, app_id)| {
             let p = &planned[*i];
             let key = p.alert.key();
-            b.push(format!("'{}'", check.slug()))
-                .push(format!("'{}'", p.alert.kind))
+            b.push_bind(check.slug())
+                .push_bind(p.alert.kind.code())
                 .push_bind(p.alert.item_id.as_str())
                 .push_bind(p.alert.recipient.id.as_str())
-                .push(format!("'{}'", p.alert.period.replace('\'', "")))
-                .push(format!("'{}'", p.alert.table.name()))
-                .push(app_id.to_string())
+                .push_bind(p.alert.period.as_str())
+                .push_bind(p.alert.table.name())
+                .push_bind(*app_id)
                 .push_bind(p.alert.recipient.email.trim())
                 .push_bind(message_id(&key, from_domain))
-                .push(format!("'{}'", p.mail.initial_state()))
+                .push_bind(p.mail.initial_state().as_str())
                 .push("0")
                 // Wall-clock time of recording (not the possibly replayed
                 // run instant): delivery age is measured from it.
-                .push(&recorded)
-                .push(&run_id);
+                .push_bind(recorded_at)
+                .push_bind(run.run_id.as_str());
         });
         qb.build().execute(db.conn()).within("writing the ledger").await?;
     }
@@ -220,12 +217,12 @@ pub async fn record(
 pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
     let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(i64::from(days));
     // language=MySQL
-    let a =
-        sqlx::query("DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> 'queued'")
-            .bind(cutoff)
-            .execute(db.conn())
-            .within("pruning the ledger")
-            .await?;
+    let a = sqlx::query("DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> ?")
+        .bind(cutoff)
+        .bind(DeliveryState::Queued.as_str())
+        .execute(db.conn())
+        .within("pruning the ledger")
+        .await?;
     Ok(a.rows_affected())
 }
 
@@ -238,7 +235,7 @@ mod tests {
     fn alert(who: Person) -> Alert {
         Alert {
             check: Check::ProjectDeadlines,
-            kind: "ECHEANCE_J3",
+            kind: crate::checks::AlertKind::EcheanceJ3,
             item_id: "p1".into(),
             period: "2026-03-19".into(),
             recipient: who,

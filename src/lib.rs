@@ -216,11 +216,7 @@ fn work_command(c: &Command) -> Option<&'static str> {
     let dry = |a: &cli::RunArgs| a.dry_run;
     Some(match c {
         Command::RunAll(a) if !dry(a) => "run-all",
-        Command::CheckProjectDeadlines(a) if !dry(a) => "check-project-deadlines",
-        Command::CheckStageDelays(a) if !dry(a) => "check-stage-delays",
-        Command::CheckTaskDeadlines(a) if !dry(a) => "check-task-deadlines",
-        Command::CheckBudget(a) if !dry(a) => "check-budget",
-        Command::CheckContractExpiration(a) if !dry(a) => "check-contract-expiration",
+        Command::Check(c) if !dry(&c.args) => c.check.command_name(),
         Command::Deliver(_) => "deliver",
         Command::Migrate => "migrate",
         _ => return None,
@@ -362,11 +358,7 @@ async fn execute(cli: &Cli, summary: &mut Summary) -> Result<u8> {
             return Ok(code);
         }
         Command::RunAll(a) => (checks::Check::ALL.to_vec(), a),
-        Command::CheckProjectDeadlines(a) => (vec![checks::Check::ProjectDeadlines], a),
-        Command::CheckStageDelays(a) => (vec![checks::Check::StageDelays], a),
-        Command::CheckTaskDeadlines(a) => (vec![checks::Check::TaskDeadlines], a),
-        Command::CheckBudget(a) => (vec![checks::Check::Budget], a),
-        Command::CheckContractExpiration(a) => (vec![checks::Check::ContractExpiration], a),
+        Command::Check(c) => (vec![c.check], &c.args),
     };
     let name = match &cli.command {
         Command::RunAll(_) => "run-all",
@@ -414,7 +406,7 @@ fn log_checks(report: &report::RunReport, summary: &mut Summary) {
         let n = &c.counts;
         tracing::info_span!(parent: &span, "check", check = c.check.slug()).in_scope(|| {
             tracing::info!(
-                status = c.status,
+                status = c.status.as_str(),
                 rows = n.rows,
                 skipped = n.skipped,
                 sent = n.sent,

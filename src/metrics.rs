@@ -12,6 +12,7 @@ use crate::checks::Check;
 use crate::db::Db;
 use crate::db::Within;
 use crate::error::{Error, Result};
+use crate::outbox::DeliveryState;
 
 /// Per-check figures of the latest run and success.
 #[derive(Debug, Default, Clone)]
@@ -67,10 +68,14 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
     }
     // language=MySQL
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state IN ('failed', 'abandoned')), 0) FROM sigov_alerts_deliveries",
+        "SELECT COALESCE(SUM(state = ?), 0), COALESCE(SUM(state IN (?, ?)), 0) FROM sigov_alerts_deliveries",
     )
+    .bind(DeliveryState::Queued.as_str())
+    .bind(DeliveryState::Failed.as_str())
+    .bind(DeliveryState::Abandoned.as_str())
     .fetch_one(db.conn())
-    .within(WHAT).await?;
+    .within(WHAT)
+    .await?;
     Ok((out, crate::db::count_col(&row, 0), crate::db::count_col(&row, 1)))
 }
 

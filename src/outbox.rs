@@ -13,22 +13,82 @@ use std::time::Duration;
 
 use sqlx::{MySql, QueryBuilder, Row};
 
-use crate::checks::{AppTable, ProjectFacts, StageFacts};
+use crate::checks::{AlertKind, AppTable, Check, ProjectFacts, StageFacts};
 use crate::db::Db;
 use crate::db::Within;
 use crate::error::{Error, Result};
+
+/// The state of a ledger row's e-mail, as stored in
+/// `sigov_alerts_deliveries.state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting to be sent (again): the outbox.
+    Queued,
+    /// Accepted by the relay.
+    Sent,
+    /// Rejected permanently by the relay.
+    Failed,
+    /// Given up: too old, or its app row is gone.
+    Abandoned,
+    /// Cancelled by an operator (`outbox discard`).
+    Discarded,
+    /// Never mailed: the recipient had no address (R9).
+    NoEmail,
+    /// Never mailed: the address was not a valid mailbox (R9).
+    BadAddress,
+}
+
+impl DeliveryState {
+    /// Every state.
+    pub const ALL: [DeliveryState; 7] = [
+        DeliveryState::Queued,
+        DeliveryState::Sent,
+        DeliveryState::Failed,
+        DeliveryState::Abandoned,
+        DeliveryState::Discarded,
+        DeliveryState::NoEmail,
+        DeliveryState::BadAddress,
+    ];
+
+    /// The stored value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Abandoned => "abandoned",
+            DeliveryState::Discarded => "discarded",
+            DeliveryState::NoEmail => "no_email",
+            DeliveryState::BadAddress => "bad_address",
+        }
+    }
+
+    /// The state stored as `s`.
+    pub fn parse(s: &str) -> Option<DeliveryState> {
+        DeliveryState::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+const QUEUED: &str = DeliveryState::Queued.as_str();
 
 /// A queued e-mail with what its rendering needs, read back from the app row.
 #[derive(Debug, Clone)]
 pub struct OutboxRow {
     /// Ledger row id.
     pub id: u64,
-    /// Check slug.
-    pub check: String,
+    /// The check that owes it.
+    pub check: Check,
     /// The item the alert is about (project, stage, task or contract id).
     pub item_id: String,
     /// Alert type.
-    pub kind: String,
+    pub kind: AlertKind,
     /// App table.
     pub table: Option<AppTable>,
     /// Address.
@@ -70,7 +130,8 @@ pub struct AppContent {
 pub async fn queued_by_check(db: &mut Db, run_id: &str) -> Result<Vec<(String, u32)>> {
     // language=MySQL
     let mut qb: QueryBuilder<MySql> =
-        QueryBuilder::new("SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'");
+        QueryBuilder::new("SELECT check_slug, COUNT(*) FROM sigov_alerts_deliveries WHERE state = ");
+    qb.push_bind(QUEUED);
     qb.push(" AND (claimed_by IS NULL OR claimed_by = ")
         .push_bind(run_id)
         .push(" OR claim_expires_at < UTC_TIMESTAMP(6))");
@@ -89,13 +150,15 @@ pub async fn abandon_expired(db: &mut Db, max_age: Duration) -> Result<u64> {
     let secs = max_age.as_secs();
     // language=MySQL
     let r = sqlx::query(
-        "UPDATE sigov_alerts_deliveries SET state = 'abandoned', \
+        "UPDATE sigov_alerts_deliveries SET state = ?, \
          last_reply = CONCAT('not sent: queued longer than max_delivery_age (', ?, 's)'), \
          next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL \
-         WHERE state = 'queued' AND COALESCE(queued_at, created_at) < UTC_TIMESTAMP(6) - INTERVAL ? SECOND \
+         WHERE state = ? AND COALESCE(queued_at, created_at) < UTC_TIMESTAMP(6) - INTERVAL ? SECOND \
          AND (claimed_by IS NULL OR claim_expires_at < UTC_TIMESTAMP(6))",
     )
+    .bind(DeliveryState::Abandoned.as_str())
     .bind(secs)
+    .bind(QUEUED)
     .bind(secs)
     .execute(db.conn())
     .within("giving up old queued mail")
@@ -133,7 +196,8 @@ pub async fn claim(db: &mut Db, scope: &ClaimScope<'_>) -> Result<u64> {
         qb.push_bind(scope.run_id)
             .push(", claim_expires_at = UTC_TIMESTAMP(6) + INTERVAL ")
             .push_bind(scope.ttl.as_secs().max(1))
-            .push(" SECOND WHERE state = 'queued'");
+            .push(" SECOND WHERE state = ")
+            .push_bind(QUEUED);
         if scope.ignore_backoff {
             qb.push(" AND (last_attempt_at IS NULL OR last_attempt_at < ").push_bind(scope.since).push(")");
         } else {
@@ -176,9 +240,10 @@ pub async fn release(db: &mut Db, run_id: &str) -> Result<()> {
     // language=MySQL
     sqlx::query(
         "UPDATE sigov_alerts_deliveries SET claimed_by = NULL, claim_expires_at = NULL \
-         WHERE claimed_by = ? AND state = 'queued'",
+         WHERE claimed_by = ? AND state = ?",
     )
     .bind(run_id)
+    .bind(QUEUED)
     .execute(db.conn())
     .within("releasing claimed mail")
     .await?;
@@ -194,12 +259,14 @@ pub async fn confirm_sent(db: &mut Db, run_id: &str, ids: &[u64], now: NaiveDate
     let mut tries = 0;
     loop {
         // language=MySQL
-        let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-            "UPDATE sigov_alerts_deliveries SET state = 'sent', attempts = attempts + 1, last_reply = NULL, \
-             next_attempt_at = NULL, claimed_by = NULL, claim_expires_at = NULL, sent_at = ",
+        let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_deliveries SET state = ");
+        qb.push_bind(DeliveryState::Sent.as_str());
+        qb.push(
+            ", attempts = attempts + 1, last_reply = NULL, next_attempt_at = NULL, claimed_by = NULL, \
+             claim_expires_at = NULL, sent_at = ",
         );
         qb.push_bind(now).push(", last_attempt_at = ").push_bind(now);
-        qb.push(" WHERE state = 'queued' AND claimed_by = ").push_bind(run_id).push(" AND id IN (");
+        qb.push(" WHERE state = ").push_bind(QUEUED).push(" AND claimed_by = ").push_bind(run_id).push(" AND id IN (");
         let mut sep = qb.separated(", ");
         for id in ids {
             sep.push_bind(*id);
@@ -230,10 +297,10 @@ pub enum Outcome {
 pub async fn record(db: &mut Db, run_id: &str, id: u64, outcome: Outcome, reply: &str) -> Result<()> {
     let reply: String = reply.chars().take(1000).collect();
     let (state, next, counted) = match outcome {
-        Outcome::Failed => ("failed", None, 1),
-        Outcome::Abandoned => ("abandoned", None, 1),
-        Outcome::Retry(at) => ("queued", Some(at), 1),
-        Outcome::RelayFault => ("queued", None, 0),
+        Outcome::Failed => (DeliveryState::Failed, None, 1),
+        Outcome::Abandoned => (DeliveryState::Abandoned, None, 1),
+        Outcome::Retry(at) => (DeliveryState::Queued, Some(at), 1),
+        Outcome::RelayFault => (DeliveryState::Queued, None, 0),
     };
     let mut tries = 0;
     loop {
@@ -241,15 +308,16 @@ pub async fn record(db: &mut Db, run_id: &str, id: u64, outcome: Outcome, reply:
         let r = sqlx::query(
             "UPDATE sigov_alerts_deliveries SET state = ?, attempts = attempts + ?, last_reply = ?, \
              next_attempt_at = COALESCE(?, next_attempt_at), last_attempt_at = ?, \
-             claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ? AND state = 'queued'",
+             claimed_by = NULL, claim_expires_at = NULL WHERE id = ? AND claimed_by = ? AND state = ?",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(counted)
         .bind(&reply)
         .bind(next)
         .bind(chrono::Utc::now().naive_utc())
         .bind(id)
         .bind(run_id)
+        .bind(QUEUED)
         .execute(db.conn())
         .bounded()
         .await;

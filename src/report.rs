@@ -47,7 +47,7 @@ pub struct CheckReport {
     /// The check.
     pub check: Check,
     /// `ok` or `failed`.
-    pub status: &'static str,
+    pub status: crate::runs::RunStatus,
     /// Why it failed.
     pub error: Option<String>,
     /// Rows created (or that would be).
@@ -105,7 +105,7 @@ impl AlertReport {
     /// The report line of a created (or would-be) row.
     pub fn new(a: &Alert, mail: MailPlan, email: Option<Email>) -> Self {
         AlertReport {
-            kind: a.kind,
+            kind: a.kind.code(),
             table: a.table.name(),
             item_id: a.item_id.clone(),
             project: a.project.nom.clone(),
@@ -147,7 +147,7 @@ impl SkipReport {
     /// The report line of a skipped alert (or e-mail, when `row_created`).
     pub fn new(a: &Alert, reason: SkipReason, row_created: bool) -> Self {
         SkipReport {
-            kind: a.kind,
+            kind: a.kind.code(),
             item_id: a.item_id.clone(),
             project: a.project.nom.clone(),
             recipient_id: a.recipient.id.clone(),
@@ -257,14 +257,14 @@ impl DeliveryReport {
 /// One failed delivery.
 #[derive(Debug, Serialize)]
 pub struct DeliveryFailure {
-    /// Check slug.
-    pub check: String,
+    /// The check.
+    pub check: Check,
     /// The item the alert is about.
     pub item: String,
     /// Address.
     pub address: String,
     /// `queued`, `failed` or `abandoned`.
-    pub state: &'static str,
+    pub state: crate::outbox::DeliveryState,
     /// The server's reply or the local reason.
     pub reply: String,
 }

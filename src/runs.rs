@@ -11,6 +11,60 @@ use crate::db::Db;
 use crate::db::Within;
 use crate::error::{Error, Result};
 
+/// The status of a run row, as stored in `sigov_alerts_runs.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Started, not ended yet (or its process died: see `Crashed`).
+    Running,
+    /// Ended with every e-mail sent.
+    Ok,
+    /// Ended with e-mails still queued or rejected, or alerts skipped as data errors.
+    Partial,
+    /// The check failed; nothing of it was committed.
+    Failed,
+    /// A signal stopped the run before the check ran or finished.
+    Interrupted,
+    /// The process ended without recording its end: closed by a later run
+    /// (`close_orphans`) or after a fatal error (`abort_runs`).
+    Crashed,
+}
+
+impl RunStatus {
+    /// Every status.
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Running,
+        RunStatus::Ok,
+        RunStatus::Partial,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+        RunStatus::Crashed,
+    ];
+
+    /// The stored value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Crashed => "crashed",
+        }
+    }
+
+    /// The status stored as `s`.
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The identity of one run of one command.
 #[derive(Debug, Clone)]
 pub struct Run {
@@ -38,8 +92,10 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
     const WHY: &str = "the process ended without recording its end";
     if exclusive {
         // language=MySQL
-        sqlx::query("UPDATE sigov_alerts_runs SET status = 'crashed', error = ? WHERE status = 'running'")
+        sqlx::query("UPDATE sigov_alerts_runs SET status = ?, error = ? WHERE status = ?")
+            .bind(RunStatus::Crashed.as_str())
             .bind(WHY)
+            .bind(RunStatus::Running.as_str())
             .execute(db.conn())
             .within("recording the run")
             .await?;
@@ -47,7 +103,8 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
     }
     let host = crate::lock::hostname();
     // language=MySQL
-    let rows = sqlx::query("SELECT DISTINCT pid FROM sigov_alerts_runs WHERE status = 'running' AND host = ?")
+    let rows = sqlx::query("SELECT DISTINCT pid FROM sigov_alerts_runs WHERE status = ? AND host = ?")
+        .bind(RunStatus::Running.as_str())
         .bind(&host)
         .fetch_all(db.conn())
         .within("reading the run history")
@@ -60,8 +117,10 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
         }
     }
     // language=MySQL
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_runs SET status = 'crashed', error = ");
-    qb.push_bind(WHY).push(" WHERE status = 'running' AND (started_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_runs SET status = ");
+    qb.push_bind(RunStatus::Crashed.as_str()).push(", error = ").push_bind(WHY);
+    qb.push(" WHERE status = ").push_bind(RunStatus::Running.as_str());
+    qb.push(" AND (started_at < UTC_TIMESTAMP(6) - INTERVAL 1 DAY");
     if !dead.is_empty() {
         qb.push(" OR (host = ").push_bind(&host).push(" AND pid IN (");
         let mut sep = qb.separated(", ");
@@ -108,29 +167,28 @@ pub async fn start_run(db: &mut Db, run: &Run) -> Result<u64> {
 
 async fn start_rows(db: &mut Db, run: &Run, slugs: &[&str]) -> Result<Vec<u64>> {
     let started = chrono::Utc::now().naive_utc();
-    let mut ids = Vec::with_capacity(slugs.len());
-    let chunks: Vec<&[&str]> = if db.autoinc_consecutive { vec![slugs] } else { slugs.chunks(1).collect() };
-    for chunk in chunks {
-        // language=MySQL
-        let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-            "INSERT INTO sigov_alerts_runs (run_id, command, check_slug, host, pid, run_instant, local_date, started_at, status) ",
-        );
-        qb.push_values(chunk.iter(), |mut b, c| {
-            b.push_bind(&run.run_id)
-                .push_bind(&run.command)
-                .push_bind(*c)
-                .push_bind(&run.host)
-                .push_bind(run.pid)
-                .push_bind(run.instant)
-                .push_bind(run.today)
-                .push_bind(started)
-                .push("'running'");
-        });
-        let r = qb.build().execute(db.conn()).within("recording the run").await?;
-        let first = r.last_insert_id();
-        ids.extend((0..chunk.len() as u64).map(|i| first + i * db.autoinc_step));
-    }
-    Ok(ids)
+    // language=MySQL
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
+        "INSERT INTO sigov_alerts_runs (run_id, command, check_slug, host, pid, run_instant, local_date, started_at, status) ",
+    );
+    qb.push_values(slugs.iter(), |mut b, c| {
+        b.push_bind(&run.run_id)
+            .push_bind(&run.command)
+            .push_bind(*c)
+            .push_bind(&run.host)
+            .push_bind(run.pid)
+            .push_bind(run.instant)
+            .push_bind(run.today)
+            .push_bind(started)
+            .push_bind(RunStatus::Running.as_str());
+    });
+    // The ids as the server assigned them, in the order of the rows.
+    qb.push(" RETURNING id");
+    let rows = qb.build().fetch_all(db.conn()).within("recording the run").await?;
+    rows.iter()
+        .map(|r| r.try_get::<u64, _>(0))
+        .collect::<std::result::Result<_, sqlx::Error>>()
+        .map_err(|e| Error::db("recording the run", e))
 }
 
 /// The end of one run row.
@@ -139,7 +197,7 @@ pub struct RunEnd {
     /// Row id.
     pub row: u64,
     /// Final status.
-    pub status: &'static str,
+    pub status: RunStatus,
     /// Counts.
     pub counts: Counts,
     /// Error, if the check failed.
@@ -153,36 +211,27 @@ pub async fn finish_runs(db: &mut Db, ends: &[RunEnd], exit_code: u8) -> Result<
         return Ok(());
     }
     let finished = chrono::Utc::now().naive_utc();
-    // An upsert on existing ids: one statement for every row.
+    // One UPDATE for every row: joined to the ends as a derived table.
     // language=MySQL
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "INSERT INTO sigov_alerts_runs (id, run_id, command, check_slug, run_instant, local_date, started_at, \
-         finished_at, status, rows_created, emails_sent, emails_queued, emails_failed, skipped, error, exit_code) ",
-    );
-    qb.push_values(ends.iter(), |mut b, e| {
-        b.push_bind(e.row)
-            .push("''")
-            .push("''")
-            .push("''")
-            .push_bind(finished)
-            .push_bind(finished.date())
-            .push_bind(finished)
-            .push_bind(finished)
-            .push_bind(e.status)
-            .push_bind(e.counts.rows)
-            .push_bind(e.counts.sent)
-            .push_bind(e.counts.queued)
-            .push_bind(e.counts.failed)
-            .push_bind(e.counts.skipped)
-            .push_bind(e.error.as_deref().map(|s| s.chars().take(1000).collect::<String>()))
-            .push_bind(i16::from(exit_code));
-    });
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_runs r JOIN (");
+    for (i, e) in ends.iter().enumerate() {
+        qb.push(if i == 0 { "SELECT " } else { " UNION ALL SELECT " });
+        qb.push_bind(e.row).push(" AS id, ");
+        qb.push_bind(e.status.as_str()).push(" AS status, ");
+        qb.push_bind(e.counts.rows).push(" AS rows_created, ");
+        qb.push_bind(e.counts.sent).push(" AS emails_sent, ");
+        qb.push_bind(e.counts.queued).push(" AS emails_queued, ");
+        qb.push_bind(e.counts.failed).push(" AS emails_failed, ");
+        qb.push_bind(e.counts.skipped).push(" AS skipped, ");
+        qb.push_bind(e.error.as_deref().map(|s| s.chars().take(1000).collect::<String>())).push(" AS error");
+    }
+    qb.push(") e ON e.id = r.id SET r.finished_at = ").push_bind(finished);
     qb.push(
-        " ON DUPLICATE KEY UPDATE finished_at = VALUES(finished_at), status = VALUES(status), \
-         rows_created = VALUES(rows_created), emails_sent = VALUES(emails_sent), emails_queued = VALUES(emails_queued), \
-         emails_failed = VALUES(emails_failed), skipped = VALUES(skipped), error = VALUES(error), \
-         exit_code = VALUES(exit_code)",
+        ", r.status = e.status, r.rows_created = e.rows_created, r.emails_sent = e.emails_sent, \
+         r.emails_queued = e.emails_queued, r.emails_failed = e.emails_failed, r.skipped = e.skipped, \
+         r.error = e.error, r.exit_code = ",
     );
+    qb.push_bind(i16::from(exit_code));
     qb.build().execute(db.conn()).within("recording the run").await?;
     Ok(())
 }
@@ -202,14 +251,18 @@ pub async fn abort_runs(db: &mut Db, run_id: &str, err: &Error) {
     // MariaDB assigns left to right: `status` last, so the others see the old one.
     // language=MySQL
     let r = sqlx::query(
-        "UPDATE sigov_alerts_runs SET error = IF(status = 'running', ?, error),
-                finished_at = IF(status = 'running', ?, finished_at), exit_code = ?,
-                status = IF(status = 'running', 'crashed', status)
+        "UPDATE sigov_alerts_runs SET error = IF(status = ?, ?, error),
+                finished_at = IF(status = ?, ?, finished_at), exit_code = ?,
+                status = IF(status = ?, ?, status)
          WHERE run_id = ?",
     )
+    .bind(RunStatus::Running.as_str())
     .bind(message)
+    .bind(RunStatus::Running.as_str())
     .bind(now)
     .bind(i16::from(err.exit_code()))
+    .bind(RunStatus::Running.as_str())
+    .bind(RunStatus::Crashed.as_str())
     .bind(run_id)
     .execute(db.conn())
     .within("recording the end of a failed run")
@@ -236,8 +289,9 @@ pub async fn record_exit(db: &mut Db, run_id: &str, exit: u8) -> Result<()> {
 pub async fn running_holder(conn: &mut sqlx::MySqlConnection) -> Option<String> {
     // language=MySQL
     let row = sqlx::query(
-        "SELECT host, pid, command, started_at FROM sigov_alerts_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1",
+        "SELECT host, pid, command, started_at FROM sigov_alerts_runs WHERE status = ? ORDER BY id DESC LIMIT 1",
     )
+    .bind(RunStatus::Running.as_str())
     .fetch_optional(conn)
     .await
     .ok()??;

@@ -5,9 +5,22 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::project_deadlines::{MemberRow, members_by_project, principal, role_of};
-use super::{Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fit_title, recipient_set, sort_alerts};
+use super::team::{MemberRow, Role, Teams, with_roles};
+use super::{
+    Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, day_period, fit_title, sort_alerts,
+};
 use crate::pyfmt::{Json, context_round, decimal_fixed, decimal_to_float, dumps};
+
+/// What the registry knows of this check.
+pub const SPEC: Spec = Spec {
+    slug: "budget",
+    command: "check-budget",
+    about: "Projects whose spending exceeds their budget",
+    heading: "Budgets dépassés",
+    kinds: &[AlertKind::BudgetDepasse],
+    table: AppTable::AlerteProjet,
+    dedup: DedupRule::SameDay,
+};
 
 const PRINCIPAL_SUFFIX: &str = "En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses.";
 const CREATOR_SUFFIX: &str = "En tant qu'administrateur, une révision budgétaire est nécessaire.";
@@ -35,7 +48,7 @@ pub struct BudgetRow {
 /// daily (period = `today`). `members` are the active assignments of the
 /// projects.
 pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate) -> Vec<Alert> {
-    let by_project = members_by_project(members);
+    let teams = Teams::new(members);
     let mut out = Vec::new();
     for p in projects {
         // The SQL selects only `EN_COURS`; kept here so the rule lives in one place.
@@ -53,8 +66,7 @@ pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate)
         // dep is a sum of decimal(12,2), so neither operation can overflow.
         let pct = context_round(context_round(dep / p.budget) * Decimal::ONE_HUNDRED);
 
-        let team = by_project.get(p.project.id.as_str()).cloned().unwrap_or_default();
-        let principal = principal(&team);
+        let principal = teams.of(&p.project.id).principal();
 
         let nom = &p.project.nom;
         let devise = &p.devise;
@@ -75,29 +87,10 @@ pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate)
         ]);
 
         let titre = fit_title("🔴 Budget dépassé - ", nom, "");
-
-        // Recipients as a set keyed by user id (upstream: a Python set).
-        for who in recipient_set(std::iter::once(&p.creator).chain(principal)).into_values() {
-            let suffix = match role_of(who, principal, &p.creator) {
-                Role::Principal => PRINCIPAL_SUFFIX,
-                Role::Creator | Role::Team => CREATOR_SUFFIX,
-            };
-            out.push(Alert {
-                check: Check::Budget,
-                kind: "BUDGET_DEPASSE",
-                item_id: p.project.id.clone(),
-                period: today.format("%Y-%m-%d").to_string(),
-                recipient: who.clone(),
-                table: AppTable::AlerteProjet,
-                project: p.project.clone(),
-                stage: None,
-                niveau: "DANGER",
-                titre: titre.clone(),
-                message: format!("{base}{suffix}"),
-                contexte: contexte.clone(),
-                dedup: AppDedup::SameDay,
-                blocked: None,
-            });
+        let draft = Draft::new(AlertKind::BudgetDepasse, &p.project.id, day_period(today), &p.project, titre, contexte);
+        for (who, role) in with_roles(&p.creator, principal, []) {
+            let suffix = if role == Role::Principal { PRINCIPAL_SUFFIX } else { CREATOR_SUFFIX };
+            out.push(draft.to(who, format!("{base}{suffix}")));
         }
     }
     sort_alerts(&mut out);
@@ -110,6 +103,7 @@ mod tests {
 
     use super::*;
     use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
+    use crate::checks::{AppDedup, Check};
 
     const TODAY: &str = "2026-03-16";
 
@@ -181,7 +175,7 @@ mod tests {
         let p = project("10000.00", "7000.00", "5000.00");
         let a = only(&p);
         assert_eq!(a.check, Check::Budget);
-        assert_eq!(a.kind, "BUDGET_DEPASSE");
+        assert_eq!(a.kind.code(), "BUDGET_DEPASSE");
         assert_eq!(a.niveau, "DANGER");
         assert_eq!(a.table, AppTable::AlerteProjet);
         assert_eq!(a.item_id, p.project.id);

@@ -5,11 +5,23 @@
 
 use chrono::NaiveDate;
 
-use super::project_deadlines::{MemberRow, members_by_project, principal};
+use super::team::{MemberRow, Teams, recipient_set};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, dashed, fr_date, jours_text, recipient_set, sort_alerts,
+    Alert, AlertKind, AppDedup, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, dashed, fr_date, jours_text,
+    sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
+
+/// What the registry knows of this check.
+pub const SPEC: Spec = Spec {
+    slug: "contract_expiration",
+    command: "check-contract-expiration",
+    about: "Maintenance contracts expiring within 30 days or expired",
+    heading: "Contrats de maintenance",
+    kinds: &[AlertKind::ContratExpiration, AlertKind::ContratExpire],
+    table: AppTable::AlerteProjet,
+    dedup: DedupRule::EverWith("contrat_id"),
+};
 
 /// The warning window: a running contract is warned when this many days or
 /// fewer are left (upstream: exactly this many; ruling R10 catches up).
@@ -53,7 +65,7 @@ pub fn evaluate(
     members: &[MemberRow],
     today: NaiveDate,
 ) -> Vec<Alert> {
-    let by_project = members_by_project(members);
+    let teams = Teams::new(members);
     let mut out = Vec::new();
     for c in contracts {
         let display = type_display(&c.type_garantie);
@@ -61,12 +73,11 @@ pub fn evaluate(
         let date_fr = fr_date(c.date_fin);
         let left = (c.date_fin - today).num_days();
 
-        let (kind, niveau, titre, message, count) = if left < 0 {
+        let (kind, titre, message, count) = if left < 0 {
             // Expired, whatever `date_debut`.
             let n = -left;
             (
-                "CONTRAT_EXPIRE",
-                "DANGER",
+                AlertKind::ContratExpire,
                 "🔴 Contrat de maintenance expiré",
                 format!(
                     "Le contrat de maintenance {display} du projet '{nom}' a expiré depuis {} (date d'expiration : {date_fr}). Action urgente requise : renouvellement ou clôture du contrat.",
@@ -78,8 +89,7 @@ pub fn evaluate(
             // R10: any count in the window, so a missed day does not lose the
             // warning; the once-ever identity keeps it to one per recipient.
             (
-                "CONTRAT_EXPIRATION",
-                "WARNING",
+                AlertKind::ContratExpiration,
                 "⚠️ Contrat de maintenance proche de l'expiration",
                 format!(
                     "Le contrat de maintenance {display} du projet '{nom}' expire dans {} (date d'expiration : {date_fr}). Veuillez prévoir le renouvellement ou la clôture du contrat.",
@@ -96,28 +106,15 @@ pub fn evaluate(
             ("type_garantie", Json::Str(c.type_garantie.clone())),
             ("date_fin", Json::Str(c.date_fin.format("%Y-%m-%d").to_string())),
             (count.0, Json::Int(count.1)),
-            ("type_alerte", Json::Str(kind.into())),
+            ("type_alerte", Json::Str(kind.code().into())),
         ]);
 
+        let mut draft = Draft::new(kind, &c.id, "-".to_string(), &c.project, titre.to_string(), contexte);
+        draft.dedup = AppDedup::EverContract(contrat_id);
         // Recipients as a set keyed by user id (upstream: a Python set).
-        let team = by_project.get(c.project.id.as_str()).cloned().unwrap_or_default();
-        for who in recipient_set(superusers.iter().chain(principal(&team))).into_values() {
-            out.push(Alert {
-                check: Check::ContractExpiration,
-                kind,
-                item_id: c.id.clone(),
-                period: "-".to_string(),
-                recipient: who.clone(),
-                table: AppTable::AlerteProjet,
-                project: c.project.clone(),
-                stage: None,
-                niveau,
-                titre: titre.to_string(),
-                message: message.clone(),
-                contexte: contexte.clone(),
-                dedup: AppDedup::EverContract(contrat_id.clone()),
-                blocked: None,
-            });
+        let principal = teams.of(&c.project.id).principal();
+        for who in recipient_set(superusers.iter().chain(principal)).into_values() {
+            out.push(draft.to(who, message.clone()));
         }
     }
     sort_alerts(&mut out);
@@ -127,6 +124,7 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Check;
     use crate::checks::testkit::{d, user};
 
     const TODAY: &str = "2026-03-16";
@@ -171,7 +169,7 @@ mod tests {
     #[test]
     fn contract_30_days_left_has_upstream_text() {
         let a = only(&contract("2025-04-16", "2026-04-15"));
-        assert_eq!(a.kind, "CONTRAT_EXPIRATION");
+        assert_eq!(a.kind.code(), "CONTRAT_EXPIRATION");
         assert_eq!(a.niveau, "WARNING");
         assert_eq!(a.titre, "⚠️ Contrat de maintenance proche de l'expiration");
         assert_eq!(
@@ -187,7 +185,7 @@ mod tests {
     #[test]
     fn contract_catch_up_warns_at_12_days_left() {
         let a = only(&contract("2025-03-28", "2026-03-28"));
-        assert_eq!(a.kind, "CONTRAT_EXPIRATION");
+        assert_eq!(a.kind.code(), "CONTRAT_EXPIRATION");
         assert_eq!(
             a.message,
             "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' expire dans 12 jours (date d'expiration : 28/03/2026). Veuillez prévoir le renouvellement ou la clôture du contrat."
@@ -208,7 +206,7 @@ mod tests {
     #[test]
     fn contract_ending_today_is_warned_not_expired() {
         let a = only(&contract("2025-03-16", TODAY));
-        assert_eq!(a.kind, "CONTRAT_EXPIRATION");
+        assert_eq!(a.kind.code(), "CONTRAT_EXPIRATION");
         assert!(a.message.contains(" expire dans 0 jours (date d'expiration : 16/03/2026). "));
         assert!(a.contexte.contains(r#""jours_restants": 0, "#));
     }
@@ -225,13 +223,13 @@ mod tests {
 
     #[test]
     fn contract_starting_today_is_warned() {
-        assert_eq!(only(&contract(TODAY, "2026-03-28")).kind, "CONTRAT_EXPIRATION");
+        assert_eq!(only(&contract(TODAY, "2026-03-28")).kind.code(), "CONTRAT_EXPIRATION");
     }
 
     #[test]
     fn contract_expired_alerts_with_day_count() {
         let a = only(&contract("2025-03-01", "2026-03-06"));
-        assert_eq!(a.kind, "CONTRAT_EXPIRE");
+        assert_eq!(a.kind.code(), "CONTRAT_EXPIRE");
         assert_eq!(a.niveau, "DANGER");
         assert_eq!(a.titre, "🔴 Contrat de maintenance expiré");
         assert_eq!(
@@ -254,7 +252,7 @@ mod tests {
     fn contract_expired_whatever_date_debut() {
         // A start date after today (bad data) does not hide an expired contract.
         let a = only(&contract("2026-06-01", "2026-03-01"));
-        assert_eq!(a.kind, "CONTRAT_EXPIRE");
+        assert_eq!(a.kind.code(), "CONTRAT_EXPIRE");
         assert!(a.contexte.contains(r#""jours_retard": 15, "#));
     }
 

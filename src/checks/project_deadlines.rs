@@ -1,13 +1,12 @@
 //! Project deadlines (docs/rules.md §3.1): J-7, J-3, J-1 and overdue
 //! `EN_COURS` projects, to the creator, the principal and (J-7) the team.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 
+use super::team::{MemberRow, Role, Teams, with_roles};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, fit_title, fr_date, jours_text, recipient_set,
-    sort_alerts,
+    Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, day_period, fit_title, fr_date,
+    jours_text, sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -22,51 +21,19 @@ pub struct ProjectRow {
     pub creator: Person,
 }
 
-/// An active assignment (`date_fin IS NULL`) on a project.
-#[derive(Debug, Clone)]
-pub struct MemberRow {
-    /// `projet_id`.
-    pub project_id: String,
-    /// `core_affectation.id`: the principal is the first by this id.
-    pub assignment_id: String,
-    /// `est_responsable_principal`.
-    pub principal: bool,
-    /// The user.
-    pub person: Person,
-}
-
-/// Groups active assignments by project, sorted by assignment id.
-pub fn members_by_project(members: &[MemberRow]) -> HashMap<&str, Vec<&MemberRow>> {
-    let mut map: HashMap<&str, Vec<&MemberRow>> = HashMap::new();
-    for m in members {
-        map.entry(m.project_id.as_str()).or_default().push(m);
-    }
-    for list in map.values_mut() {
-        list.sort_by(|a, b| a.assignment_id.cmp(&b.assignment_id));
-    }
-    map
-}
-
-/// `get_responsable_principal()`: the active principal assignment with the
-/// smallest id.
-pub fn principal<'a>(members: &[&'a MemberRow]) -> Option<&'a Person> {
-    members.iter().filter(|m| m.principal).min_by(|a, b| a.assignment_id.cmp(&b.assignment_id)).map(|m| &m.person)
-}
-
-/// The role of `who` on a project with `principal` and `creator` (§2).
-pub fn role_of(who: &Person, principal: Option<&Person>, creator: &Person) -> Role {
-    if principal.is_some_and(|p| p.id == who.id) {
-        Role::Principal
-    } else if who.id == creator.id {
-        Role::Creator
-    } else {
-        Role::Team
-    }
-}
+/// What the registry knows of this check.
+pub const SPEC: Spec = Spec {
+    slug: "project_deadlines",
+    command: "check-project-deadlines",
+    about: "Project deadlines: J-7, J-3, J-1 and overdue projects",
+    heading: "Échéances des projets",
+    kinds: &[AlertKind::EcheanceDepassee, AlertKind::EcheanceJ7, AlertKind::EcheanceJ3, AlertKind::EcheanceJ1],
+    table: AppTable::AlerteProjet,
+    dedup: DedupRule::SameDay,
+};
 
 struct Threshold {
-    kind: &'static str,
-    niveau: &'static str,
+    kind: AlertKind,
     /// `titre` is `{prefix}{nom}{suffix}`.
     titre: (&'static str, &'static str),
     label: &'static str,
@@ -75,24 +42,21 @@ struct Threshold {
 }
 
 const J7: Threshold = Threshold {
-    kind: "ECHEANCE_J7",
-    niveau: "WARNING",
+    kind: AlertKind::EcheanceJ7,
     titre: ("⚠️ Projet ", " - Fin dans 7 jours"),
     label: "J-7",
     principal: "En tant que responsable, assurez-vous que toutes les tâches seront terminées à temps.",
     creator: "En tant qu'administrateur, surveillez l'avancement du projet.",
 };
 const J3: Threshold = Threshold {
-    kind: "ECHEANCE_J3",
-    niveau: "WARNING",
+    kind: AlertKind::EcheanceJ3,
     titre: ("🟠 Projet ", " - Fin dans 3 jours"),
     label: "J-3",
     principal: "En tant que responsable, assurez-vous que toutes les tâches critiques seront terminées à temps.",
     creator: "En tant qu'administrateur, surveillez de près l'avancement du projet.",
 };
 const J1: Threshold = Threshold {
-    kind: "ECHEANCE_J1",
-    niveau: "DANGER",
+    kind: AlertKind::EcheanceJ1,
     titre: ("🔴 Projet ", " - Fin DEMAIN"),
     label: "J-1",
     principal: "En tant que responsable, action urgente requise pour finaliser toutes les tâches restantes.",
@@ -111,45 +75,33 @@ pub fn threshold_dates(today: NaiveDate) -> [NaiveDate; 3] {
 
 /// Every alert owed for `projects` on `today` (§3.1), before deduplication.
 pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate) -> Vec<Alert> {
-    let by_project = members_by_project(members);
+    let teams = Teams::new(members);
     let mut out = Vec::new();
     for p in projects {
         // The SQL selects only these; kept here so the rule lives in one place.
         let Some(date_fin) = p.date_fin.filter(|_| p.project.statut == "EN_COURS") else {
             continue;
         };
-        let team = by_project.get(p.project.id.as_str()).cloned().unwrap_or_default();
-        let principal = principal(&team);
+        let team = teams.of(&p.project.id);
+        let principal = team.principal();
         let days = (date_fin - today).num_days();
         let nom = &p.project.nom;
         let date_fr = fr_date(date_fin);
         let date_iso = date_fin.format("%Y-%m-%d").to_string();
 
-        // Recipients as a set keyed by user id (upstream: a Python set).
-        let mut recipients = recipient_set(std::iter::once(&p.creator).chain(principal));
-
-        let (kind, niveau, titre, base, contexte, period, suffix): (
-            _,
-            _,
-            _,
-            _,
-            _,
-            _,
-            Box<dyn Fn(Role) -> &'static str>,
-        ) = if days < 0 {
+        let (draft, base, suffix, others): (_, _, Box<dyn Fn(Role) -> &'static str>, _) = if days < 0 {
             let n = -days;
+            let contexte = dumps(&[
+                ("jours_retard", Json::Int(n)),
+                ("date_fin", Json::Str(date_iso.clone())),
+                ("type_alerte", Json::Str("RETARD".into())),
+            ]);
+            let titre = fit_title("🔴 Projet ", nom, " - EN RETARD");
             (
-                "ECHEANCE_DEPASSEE",
-                "DANGER",
-                fit_title("🔴 Projet ", nom, " - EN RETARD"),
+                Draft::new(AlertKind::EcheanceDepassee, &p.project.id, day_period(today), &p.project, titre, contexte),
                 format!("Le projet '{nom}' est en retard de {} (date de fin prévue : {date_fr}). ", jours_text(n)),
-                dumps(&[
-                    ("jours_retard", Json::Int(n)),
-                    ("date_fin", Json::Str(date_iso.clone())),
-                    ("type_alerte", Json::Str("RETARD".into())),
-                ]),
-                today.format("%Y-%m-%d").to_string(),
                 Box::new(|r| if r == Role::Principal { OVERDUE_PRINCIPAL } else { OVERDUE_CREATOR }),
+                &[][..],
             )
         } else {
             let t = match days {
@@ -158,53 +110,32 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
                 1 => &J1,
                 _ => continue,
             };
-            if days == 7 {
-                for m in &team {
-                    recipients.insert(&m.person.id, &m.person);
-                }
-            }
             let base = if days == 1 {
                 format!("Le projet '{nom}' se termine DEMAIN ({date_fr})! ")
             } else {
                 format!("Le projet '{nom}' se termine dans {days} jours ({date_fr}). ")
             };
+            let contexte = dumps(&[
+                ("jours_restants", Json::Int(days)),
+                ("date_fin", Json::Str(date_iso.clone())),
+                ("type_alerte", Json::Str(t.label.into())),
+            ]);
+            let titre = fit_title(t.titre.0, nom, t.titre.1);
             (
-                t.kind,
-                t.niveau,
-                fit_title(t.titre.0, nom, t.titre.1),
+                Draft::new(t.kind, &p.project.id, date_iso.clone(), &p.project, titre, contexte),
                 base,
-                dumps(&[
-                    ("jours_restants", Json::Int(days)),
-                    ("date_fin", Json::Str(date_iso.clone())),
-                    ("type_alerte", Json::Str(t.label.into())),
-                ]),
-                date_iso.clone(),
                 Box::new(move |r| match r {
                     Role::Principal => t.principal,
                     Role::Creator => t.creator,
                     Role::Team => TEAM_J7,
                 }),
+                // J-7 goes to the whole team too.
+                if days == 7 { &team.members[..] } else { &[][..] },
             )
         };
-
-        for who in recipients.values() {
-            let role = role_of(who, principal, &p.creator);
-            out.push(Alert {
-                check: Check::ProjectDeadlines,
-                kind,
-                item_id: p.project.id.clone(),
-                period: period.clone(),
-                recipient: (*who).clone(),
-                table: AppTable::AlerteProjet,
-                project: p.project.clone(),
-                stage: None,
-                niveau,
-                titre: titre.clone(),
-                message: format!("{base}{}", suffix(role)),
-                contexte: contexte.clone(),
-                dedup: AppDedup::SameDay,
-                blocked: None,
-            });
+        let others = others.iter().map(|m| &m.person);
+        for (who, role) in with_roles(&p.creator, principal, others) {
+            out.push(draft.to(who, format!("{base}{}", suffix(role))));
         }
     }
     sort_alerts(&mut out);
@@ -245,7 +176,7 @@ mod tests {
         let m = [member(&p, "a1", user("p"), true), member(&p, "a2", user("t"), false)];
         let a = run(&p, &m);
         assert_eq!(a.len(), 3);
-        assert!(a.iter().all(|x| x.kind == "ECHEANCE_J7" && x.niveau == "WARNING"));
+        assert!(a.iter().all(|x| x.kind.code() == "ECHEANCE_J7" && x.niveau == "WARNING"));
         assert_eq!(to(&a, "p").titre, "⚠️ Projet Portail RH - Fin dans 7 jours");
         assert_eq!(
             to(&a, "p").message,
@@ -299,7 +230,7 @@ mod tests {
         let p = project("1", "2026-03-14");
         let a = run(&p, &[member(&p, "a1", user("p"), true), member(&p, "a2", user("t"), false)]);
         assert_eq!(a.len(), 2, "team members other than principal get no overdue alert");
-        assert_eq!(to(&a, "p").kind, "ECHEANCE_DEPASSEE");
+        assert_eq!(to(&a, "p").kind.code(), "ECHEANCE_DEPASSEE");
         assert_eq!(to(&a, "p").titre, "🔴 Projet Portail RH - EN RETARD");
         assert_eq!(
             to(&a, "p").message,

@@ -3,12 +3,23 @@
 
 use chrono::NaiveDate;
 
-use super::project_deadlines::{MemberRow, members_by_project, principal, role_of};
+use super::team::{MemberRow, Role, Teams, with_roles};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, Role, StageFacts, dashed, fit_title, fr_date, jours_text,
-    recipient_set, sort_alerts,
+    Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, StageFacts, dashed, day_period,
+    fit_title, fr_date, jours_text, sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
+
+/// What the registry knows of this check.
+pub const SPEC: Spec = Spec {
+    slug: "stage_delays",
+    command: "check-stage-delays",
+    about: "Stages still running past their planned end",
+    heading: "Étapes en retard",
+    kinds: &[AlertKind::RetardEtape],
+    table: AppTable::NotificationEtape,
+    dedup: DedupRule::SameDay,
+};
 
 const PRINCIPAL_SUFFIX: &str = "En tant que responsable, une action urgente est requise pour rattraper le retard.";
 const CREATOR_SUFFIX: &str =
@@ -37,7 +48,7 @@ pub struct StageRow {
 /// daily (period = `today`). `members` are the active assignments of the
 /// stages' projects.
 pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) -> Vec<Alert> {
-    let by_project = members_by_project(members);
+    let teams = Teams::new(members);
     let mut out = Vec::new();
     for s in stages {
         // The SQL selects only these; kept here so the rule lives in one place.
@@ -52,8 +63,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
             // Due today or later: not late yet.
             continue;
         }
-        let team = by_project.get(s.project.id.as_str()).cloned().unwrap_or_default();
-        let principal = principal(&team);
+        let principal = teams.of(&s.project.id).principal();
 
         let code = &s.stage.code;
         let nom = &s.project.nom;
@@ -75,29 +85,11 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
         // the others if the app ever allows longer codes (R15).
         let titre = fit_title("🔴 Étape ", code, " - EN RETARD");
 
-        // Recipients as a set keyed by user id (upstream: a Python set).
-        for who in recipient_set(std::iter::once(&s.creator).chain(principal)).into_values() {
-            let suffix = match role_of(who, principal, &s.creator) {
-                Role::Principal => PRINCIPAL_SUFFIX,
-                Role::Creator | Role::Team => CREATOR_SUFFIX,
-            };
-            out.push(Alert {
-                check: Check::StageDelays,
-                kind: "RETARD_ETAPE",
-                item_id: s.stage.id.clone(),
-                period: today.format("%Y-%m-%d").to_string(),
-                recipient: who.clone(),
-                table: AppTable::NotificationEtape,
-                project: s.project.clone(),
-                stage: Some(s.stage.clone()),
-                // core_notificationetape has no niveau column.
-                niveau: "",
-                titre: titre.clone(),
-                message: format!("{base}{suffix}"),
-                contexte: contexte.clone(),
-                dedup: AppDedup::SameDay,
-                blocked: None,
-            });
+        let mut draft = Draft::new(AlertKind::RetardEtape, &s.stage.id, day_period(today), &s.project, titre, contexte);
+        draft.stage = Some(s.stage.clone());
+        for (who, role) in with_roles(&s.creator, principal, []) {
+            let suffix = if role == Role::Principal { PRINCIPAL_SUFFIX } else { CREATOR_SUFFIX };
+            out.push(draft.to(who, format!("{base}{suffix}")));
         }
     }
     sort_alerts(&mut out);
@@ -108,6 +100,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
 mod tests {
     use super::*;
     use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
+    use crate::checks::{AppDedup, Check};
 
     const TODAY: &str = "2026-03-16";
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
@@ -171,7 +164,7 @@ mod tests {
         assert_eq!(a.len(), 1);
         let x = &a[0];
         assert_eq!(x.check, Check::StageDelays);
-        assert_eq!(x.kind, "RETARD_ETAPE");
+        assert_eq!(x.kind.code(), "RETARD_ETAPE");
         assert_eq!(x.niveau, "");
         assert_eq!(x.table, AppTable::NotificationEtape);
         assert_eq!(x.item_id, s.stage.id);

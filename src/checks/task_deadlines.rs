@@ -4,15 +4,26 @@
 
 use chrono::NaiveDate;
 
-use super::project_deadlines::{MemberRow, members_by_project, principal};
+use super::team::{MemberRow, Teams};
 use super::{
-    Alert, AppDedup, AppTable, Check, Person, ProjectFacts, SkipReason, dashed, fit_title, fr_date, jours_text,
-    sort_alerts,
+    Alert, AlertKind, AppDedup, AppTable, DedupRule, Draft, Person, ProjectFacts, SkipReason, Spec, dashed, day_period,
+    fit_title, fr_date, jours_text, sort_alerts,
 };
 use crate::pyfmt::{Json, dumps};
 
+/// What the registry knows of this check.
+pub const SPEC: Spec = Spec {
+    slug: "task_deadlines",
+    command: "check-task-deadlines",
+    about: "Open tasks past their due date",
+    heading: "Tâches en retard",
+    kinds: &[AlertKind::TachesEnRetard],
+    table: AppTable::AlerteProjet,
+    dedup: DedupRule::SameDayWith("tache_id"),
+};
+
 /// The task statuses that can be late; `TERMINEE`, `ECHEC` and anything else are not.
-const OPEN: [&str; 3] = ["A_FAIRE", "EN_COURS", "BLOQUEE"];
+pub const OPEN: [&str; 3] = ["A_FAIRE", "EN_COURS", "BLOQUEE"];
 
 /// A task with its assignee and its stage's project, as the SQL layer reads
 /// it (no filter on the stage's or project's status, §3.3).
@@ -38,7 +49,7 @@ pub struct TaskRow {
 /// tasks' projects; they give the principal and `a_acces_projet`. An assignee
 /// without access is returned with `blocked: Some(SkipReason::NoAccess)`.
 pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> Vec<Alert> {
-    let by_project = members_by_project(members);
+    let teams = Teams::new(members);
     let mut out = Vec::new();
     for t in tasks {
         // The SQL selects only these; kept here so the rule lives in one place.
@@ -53,8 +64,8 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
         if n <= 0 {
             continue;
         }
-        let team = by_project.get(t.project.id.as_str()).cloned().unwrap_or_default();
-        let principal = principal(&team);
+        let team = teams.of(&t.project.id);
+        let principal = team.principal();
 
         let nom = &t.nom;
         let projet = &t.project.nom;
@@ -67,25 +78,13 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
             ("type_alerte", Json::Str("TACHE_RETARD".into())),
         ]);
         let titre = fit_title("🔴 Tâche en retard - ", nom, "");
-        let alert = |who: &Person, message: String, blocked: Option<SkipReason>| Alert {
-            check: Check::TaskDeadlines,
-            kind: "TACHES_EN_RETARD",
-            item_id: t.id.clone(),
-            period: today.format("%Y-%m-%d").to_string(),
-            recipient: who.clone(),
-            table: AppTable::AlerteProjet,
-            project: t.project.clone(),
-            stage: None,
-            niveau: "DANGER",
-            titre: titre.clone(),
-            message,
-            contexte: contexte.clone(),
-            dedup: AppDedup::SameDayTask(dashed(&t.id)),
-            blocked,
-        };
+        let mut draft = Draft::new(AlertKind::TachesEnRetard, &t.id, day_period(today), &t.project, titre, contexte);
+        draft.dedup = AppDedup::SameDayTask(dashed(&t.id));
+        let alert =
+            |who: &Person, message: String, blocked: Option<SkipReason>| Alert { blocked, ..draft.to(who, message) };
 
         if let Some(a) = &t.assignee {
-            let has_access = a.is_superuser || team.iter().any(|m| m.person.id == a.id);
+            let has_access = a.is_superuser || team.has(a);
             let blocked = (!has_access).then_some(SkipReason::NoAccess);
             out.push(alert(
                 a,
@@ -106,6 +105,7 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Check;
     use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
 
     const TODAY: &str = "2026-03-16";
@@ -172,7 +172,7 @@ mod tests {
         let a = run(&t, &team(&t));
         for x in &a {
             assert_eq!(x.check, Check::TaskDeadlines);
-            assert_eq!(x.kind, "TACHES_EN_RETARD");
+            assert_eq!(x.kind.code(), "TACHES_EN_RETARD");
             assert_eq!(x.niveau, "DANGER");
             assert_eq!(x.table, AppTable::AlerteProjet);
             assert_eq!(x.item_id, TASK_ID);

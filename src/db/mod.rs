@@ -150,10 +150,6 @@ pub fn not_migrated() -> Error {
 pub struct Db {
     conn: MySqlConnection,
     statements: u64,
-    /// `@@auto_increment_increment`, to number rows of a multi-row INSERT.
-    pub autoinc_step: u64,
-    /// Whether a multi-row INSERT gets consecutive ids (`innodb_autoinc_lock_mode` < 2).
-    pub autoinc_consecutive: bool,
     /// `@@max_allowed_packet`, to size batches.
     pub max_packet: usize,
 }
@@ -183,21 +179,12 @@ impl Db {
     pub async fn connect(target: &DbTarget) -> Result<Db> {
         let mut conn = open(target).await?;
         // language=MySQL
-        let row = sqlx::query(
-            "SELECT CAST(@@auto_increment_increment AS UNSIGNED), CAST(@@innodb_autoinc_lock_mode AS UNSIGNED), CAST(@@max_allowed_packet AS UNSIGNED)",
-        )
-        .fetch_one(&mut conn)
-        .within("reading server settings").await?;
-        let step: u64 = row.try_get(0).unwrap_or(1);
-        let mode: u64 = row.try_get(1).unwrap_or(1);
-        let packet: u64 = row.try_get(2).unwrap_or(4 << 20);
-        Ok(Db {
-            conn,
-            statements: 0,
-            autoinc_step: step.max(1),
-            autoinc_consecutive: mode < 2,
-            max_packet: packet as usize,
-        })
+        let row = sqlx::query("SELECT CAST(@@max_allowed_packet AS UNSIGNED)")
+            .fetch_one(&mut conn)
+            .within("reading server settings")
+            .await?;
+        let packet: u64 = row.try_get(0).unwrap_or(4 << 20);
+        Ok(Db { conn, statements: 0, max_packet: packet as usize })
     }
 
     /// The connection, counting one statement.

@@ -1,6 +1,8 @@
 //! Every read of the app's tables. Reads are set-based: a fixed number of
 //! queries per check whatever the data size (ruling R13), and the due/overdue
-//! filters are applied in SQL with today's dates bound as parameters.
+//! filters are applied in SQL with today's dates and the rules' constants
+//! bound as parameters. [`candidates`] is each check's entry: its reads, then
+//! its rules.
 
 use std::collections::HashSet;
 
@@ -12,16 +14,44 @@ use tracing::instrument;
 
 use super::{Db, person};
 use crate::checks::budget::BudgetRow;
-use crate::checks::contracts::ContractRow;
-use crate::checks::project_deadlines::{MemberRow, ProjectRow, threshold_dates};
+use crate::checks::contracts::{ContractRow, WARNING_DAYS};
+use crate::checks::project_deadlines::{ProjectRow, threshold_dates};
 use crate::checks::stage_delays::StageRow;
-use crate::checks::task_deadlines::TaskRow;
-use crate::checks::{Check, Person, ProjectFacts, StageFacts};
+use crate::checks::task_deadlines::{OPEN, TaskRow};
+use crate::checks::team::MemberRow;
+use crate::checks::{self, Alert, AppTable, Check, DedupRule, Person, ProjectFacts, StageFacts};
 use crate::db::Within;
 use crate::error::{Error, Result};
 use crate::person_cols;
 
 type SqlResult<T> = std::result::Result<T, sqlx::Error>;
+
+/// Reads the inputs of `check` and evaluates its rules: every alert it owes
+/// on `today`, before deduplication.
+pub async fn candidates(db: &mut Db, check: Check, today: NaiveDate) -> Result<Vec<Alert>> {
+    Ok(match check {
+        Check::ProjectDeadlines => {
+            let (rows, members) = fetch_project_deadlines(db, today).await?;
+            checks::project_deadlines::evaluate(&rows, &members, today)
+        }
+        Check::StageDelays => {
+            let (rows, members) = fetch_stage_delays(db, today).await?;
+            checks::stage_delays::evaluate(&rows, &members, today)
+        }
+        Check::TaskDeadlines => {
+            let (rows, members) = fetch_task_deadlines(db, today).await?;
+            checks::task_deadlines::evaluate(&rows, &members, today)
+        }
+        Check::Budget => {
+            let (rows, members) = fetch_budget(db).await?;
+            checks::budget::evaluate(&rows, &members, today)
+        }
+        Check::ContractExpiration => {
+            let (rows, superusers, members) = fetch_contracts(db, today).await?;
+            checks::contracts::evaluate(&rows, &superusers, &members, today)
+        }
+    })
+}
 
 fn project(row: &MySqlRow) -> SqlResult<ProjectFacts> {
     Ok(ProjectFacts {
@@ -157,10 +187,11 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
         " FROM core_tacheetape t JOIN core_etapeprojet e ON e.id = t.etape_id",
         " JOIN core_projet p ON p.id = e.projet_id JOIN core_statutprojet s ON s.id = p.statut_id",
         " LEFT JOIN core_utilisateur r ON r.id = t.responsable_id",
-        " WHERE t.statut IN ('A_FAIRE', 'EN_COURS', 'BLOQUEE') AND t.date_fin IS NOT NULL AND t.date_fin < ?",
+        " WHERE t.statut IN (?, ?, ?) AND t.date_fin IS NOT NULL AND t.date_fin < ?",
         " ORDER BY t.id"
     );
-    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).within(WHAT).await?;
+    let [a, b, c] = OPEN;
+    let rows = sqlx::query(sql).bind(a).bind(b).bind(c).bind(today).fetch_all(db.conn()).within(WHAT).await?;
     let tasks = decode(WHAT, rows, |r| {
         let assignee = match r.try_get::<Option<String>, _>("r_id")? {
             Some(_) => Some(person(r, "r_")?),
@@ -231,12 +262,12 @@ pub async fn fetch_budget(db: &mut Db) -> Result<(Vec<BudgetRow>, Vec<MemberRow>
     Ok((projects, members))
 }
 
-/// §3.5 inputs: contracts within 30 days of expiry or expired, every
+/// §3.5 inputs: contracts within [`WARNING_DAYS`] of expiry or expired, every
 /// superuser, and the contracts' projects' assignments. Three queries.
 #[instrument(skip_all)]
 pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<ContractRow>, Vec<Person>, Vec<MemberRow>)> {
     const WHAT: &str = "reading maintenance contracts";
-    let horizon = today + chrono::Days::new(30);
+    let horizon = today + chrono::Days::new(WARNING_DAYS.unsigned_abs());
     // language=MySQL
     let sql = concat!(
         "SELECT k.id AS k_id, k.type_garantie, k.date_debut, k.date_fin, ",
@@ -272,7 +303,8 @@ pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<Contr
 pub type AppDedupKey = (String, String, String, String);
 
 /// Existing app rows that suppress today's alerts of `check` (R3a), read in
-/// one query. `day` is today's local day as UTC bounds `[start, end)` (R2).
+/// one query built from the check's [`crate::checks::Spec`]. `day` is today's
+/// local day as UTC bounds `[start, end)` (R2).
 #[instrument(skip_all, fields(check = check.slug()))]
 pub async fn fetch_app_dedup(
     db: &mut Db,
@@ -280,33 +312,32 @@ pub async fn fetch_app_dedup(
     day: (NaiveDateTime, NaiveDateTime),
 ) -> Result<HashSet<AppDedupKey>> {
     let what = format!("reading existing alerts for {}", check.slug());
-    // language=MySQL
-    let sql: &'static str = match check {
-        Check::ProjectDeadlines => {
-            "SELECT destinataire_id, projet_id, type_alerte, '' FROM core_alerteprojet \
-             WHERE type_alerte IN ('ECHEANCE_DEPASSEE', 'ECHEANCE_J7', 'ECHEANCE_J3', 'ECHEANCE_J1') \
-             AND date_creation >= ? AND date_creation < ?"
-        }
-        Check::Budget => {
-            "SELECT destinataire_id, projet_id, type_alerte, '' FROM core_alerteprojet \
-             WHERE type_alerte = 'BUDGET_DEPASSE' AND date_creation >= ? AND date_creation < ?"
-        }
-        Check::TaskDeadlines => {
-            "SELECT destinataire_id, projet_id, type_alerte, \
-             COALESCE(JSON_UNQUOTE(JSON_EXTRACT(donnees_contexte, '$.\"tache_id\"')), '') FROM core_alerteprojet \
-             WHERE type_alerte = 'TACHES_EN_RETARD' AND date_creation >= ? AND date_creation < ?"
-        }
-        Check::StageDelays => {
-            "SELECT destinataire_id, etape_id, type_notification, '' FROM core_notificationetape \
-             WHERE type_notification = 'RETARD_ETAPE' AND date_creation >= ? AND date_creation < ?"
-        }
-        Check::ContractExpiration => {
-            "SELECT destinataire_id, projet_id, type_alerte, \
-             COALESCE(JSON_UNQUOTE(JSON_EXTRACT(donnees_contexte, '$.\"contrat_id\"')), '') FROM core_alerteprojet \
-             WHERE type_alerte IN ('CONTRAT_EXPIRATION', 'CONTRAT_EXPIRE') AND ? <= ? "
-        }
+    let spec = check.spec();
+    let (target, kind) = match spec.table {
+        AppTable::AlerteProjet => ("projet_id", "type_alerte"),
+        AppTable::NotificationEtape => ("etape_id", "type_notification"),
     };
-    let rows = sqlx::query(sql).bind(day.0).bind(day.1).fetch_all(db.conn()).within(&what).await?;
+    let (extra, same_day) = match spec.dedup {
+        DedupRule::SameDay => (None, true),
+        DedupRule::SameDayWith(key) => (Some(key), true),
+        DedupRule::EverWith(key) => (Some(key), false),
+    };
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!("SELECT destinataire_id, {target}, {kind}, "));
+    match extra {
+        // The key is one of the checks' own constants.
+        Some(key) => qb.push(format!("COALESCE(JSON_UNQUOTE(JSON_EXTRACT(donnees_contexte, '$.\"{key}\"')), '')")),
+        None => qb.push("''"),
+    };
+    qb.push(format!(" FROM {} WHERE {kind} IN (", spec.table.name()));
+    let mut sep = qb.separated(", ");
+    for k in spec.kinds {
+        sep.push_bind(k.code());
+    }
+    qb.push(")");
+    if same_day {
+        qb.push(" AND date_creation >= ").push_bind(day.0).push(" AND date_creation < ").push_bind(day.1);
+    }
+    let rows = qb.build().fetch_all(db.conn()).within(&what).await?;
     let mut out = HashSet::with_capacity(rows.len());
     for r in rows {
         let key = (|| -> SqlResult<AppDedupKey> {

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 use sqlx::mysql::MySqlDatabaseError;
-use sqlx::{MySql, QueryBuilder};
+use sqlx::{MySql, QueryBuilder, Row};
 use tracing::instrument;
 
 use super::Db;
@@ -61,13 +61,17 @@ const BATCH_UNDO: &str = "ROLLBACK TO SAVEPOINT sigov_alerts_batch";
 const ROW: &str = "SAVEPOINT sigov_alerts_row";
 const ROW_UNDO: &str = "ROLLBACK TO SAVEPOINT sigov_alerts_row";
 
-/// One multi-row INSERT of `chunk`; returns the id of its first row.
+/// Placeholders per row of [`insert_chunk`] (at most: `core_alerteprojet`'s).
+const PER_ROW: usize = 8;
+
+/// One multi-row INSERT of `chunk`, every value bound; returns the new row
+/// ids in the order of `chunk`, as the server assigned them (`RETURNING`).
 async fn insert_chunk(
     db: &mut Db,
     table: AppTable,
     chunk: &[&Alert],
-    created: &str,
-) -> std::result::Result<i64, sqlx::Error> {
+    created: NaiveDateTime,
+) -> std::result::Result<Vec<i64>, sqlx::Error> {
     let mut qb: QueryBuilder<MySql> = match table {
         // language=MySQL
         AppTable::AlerteProjet => QueryBuilder::new(
@@ -80,13 +84,12 @@ async fn insert_chunk(
              date_lecture, donnees_contexte, destinataire_id, emetteur_id, etape_id, cas_test_id) ",
         ),
     };
-    // Our own constants are literals; the app's data is bound.
     qb.push_values(chunk.iter(), |mut b, a| {
-        b.push(format!("'{}'", a.kind));
+        b.push_bind(a.kind.code());
         if table == AppTable::AlerteProjet {
-            b.push(format!("'{}'", a.niveau));
+            b.push_bind(a.niveau);
         }
-        b.push_bind(a.titre.as_str()).push_bind(a.message.as_str()).push("0").push(created).push("NULL");
+        b.push_bind(a.titre.as_str()).push_bind(a.message.as_str()).push("0").push_bind(created).push("NULL");
         b.push_bind(a.contexte.as_str()).push_bind(a.recipient.id.as_str());
         match table {
             AppTable::AlerteProjet => {
@@ -97,7 +100,9 @@ async fn insert_chunk(
             }
         }
     });
-    Ok(qb.build().execute(db.conn()).bounded().await?.last_insert_id() as i64)
+    qb.push(" RETURNING id");
+    let rows = qb.build().fetch_all(db.conn()).bounded().await?;
+    rows.iter().map(|r| r.try_get::<i64, _>(0)).collect()
 }
 
 /// The outcome of one app row: its id, or why the database refused it.
@@ -124,19 +129,12 @@ pub async fn insert_app_rows(
     failpoint::hit(db, "before_insert").await;
     let what = format!("writing {}", table.name());
     let mut out = Vec::with_capacity(alerts.len());
-    let step = db.autoinc_step as i64;
-    let created = format!("'{}'", created_at.format("%Y-%m-%d %H:%M:%S%.6f"));
-    let chunks = if db.autoinc_consecutive {
-        batches(alerts, 6, db.max_packet, alert_size)
-    } else {
-        // Interleaved auto-increment: only single-row INSERTs give known ids.
-        alerts.chunks(1).collect()
-    };
+    let chunks = batches(alerts, PER_ROW, db.max_packet, alert_size);
     for chunk in chunks {
         db.exec("setting a savepoint", BATCH).await?;
-        let why = match insert_chunk(db, table, chunk, &created).await {
-            Ok(first) => {
-                out.extend((0..chunk.len() as i64).map(|i| Ok(first + i * step)));
+        let why = match insert_chunk(db, table, chunk, created_at).await {
+            Ok(ids) => {
+                out.extend(ids.into_iter().map(Ok));
                 continue;
             }
             Err(e) => refused_row(&e).ok_or_else(|| Error::db(&what, e))?,
@@ -148,8 +146,8 @@ pub async fn insert_app_rows(
         }
         for a in chunk {
             db.exec("setting a savepoint", ROW).await?;
-            match insert_chunk(db, table, std::slice::from_ref(a), &created).await {
-                Ok(id) => out.push(Ok(id)),
+            match insert_chunk(db, table, std::slice::from_ref(a), created_at).await {
+                Ok(ids) => out.extend(ids.into_iter().map(Ok)),
                 Err(e) => {
                     let why = refused_row(&e).ok_or_else(|| Error::db(&what, e))?;
                     db.exec("rolling back to a savepoint", ROW_UNDO).await?;

@@ -22,7 +22,7 @@ pub struct Unit<'a> {
 fn mail_input<'a>(row: &'a OutboxRow, content: &'a outbox::AppContent) -> MailInput<'a> {
     MailInput {
         table: row.table.unwrap_or(checks::AppTable::AlerteProjet),
-        kind: &row.kind,
+        kind: row.kind,
         niveau: &content.niveau,
         titre: &content.titre,
         message: &content.message,
@@ -59,8 +59,8 @@ pub fn build_unit<'a>(rows: Vec<&'a OutboxRow>, renderer: &Renderer, mailer: &Ma
     let content = first.content.as_ref();
     let name = content.map(|c| c.recipient_name.as_str()).unwrap_or_default();
     let (email, message_id) = if digest && rows.len() > 1 {
-        let inputs: Vec<(String, MailInput<'_>)> =
-            rows.iter().filter_map(|r| r.content.as_ref().map(|c| (r.check.clone(), mail_input(r, c)))).collect();
+        let inputs: Vec<MailInput<'_>> =
+            rows.iter().filter_map(|r| r.content.as_ref().map(|c| mail_input(r, c))).collect();
         let mut ids: Vec<&str> = rows.iter().map(|r| r.message_id.as_str()).collect();
         ids.sort_unstable();
         let domain = first.message_id.rsplit_once('@').map(|(_, d)| d.trim_end_matches('>')).unwrap_or("localhost");

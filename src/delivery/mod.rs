@@ -19,12 +19,13 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::ProgressBar;
 use tracing::warn;
 
+use crate::checks::Check;
 use crate::config::{Config, MailMode};
 use crate::db::Db;
 use crate::error::{Error, Result, code};
 use crate::notify::mail::{Mailer, SendError, file_stem};
 use crate::notify::render::Renderer;
-use crate::outbox::{self, ClaimScope, OutboxRow, Outcome};
+use crate::outbox::{self, ClaimScope, DeliveryState, OutboxRow, Outcome};
 use crate::report::{DeliveryFailure, DeliveryReport};
 use crate::runs::Counts;
 use crate::signals;
@@ -65,7 +66,7 @@ pub struct Deliverer<'a> {
 pub async fn deliver(
     db: &mut Db,
     d: &Deliverer<'_>,
-    per_check: &mut HashMap<String, Counts>,
+    per_check: &mut HashMap<Check, Counts>,
     pb: &ProgressBar,
 ) -> Result<DeliveryReport> {
     let cfg = d.cfg;
@@ -129,7 +130,9 @@ pub async fn deliver(
     // What is still owed, whatever run created it (R5: said, never lost).
     for (check, n) in outbox::queued_by_check(db, d.run_id).await? {
         rep.queued += n;
-        per_check.entry(check).or_default().queued = n;
+        if let Some(check) = Check::from_slug(&check) {
+            per_check.entry(check).or_default().queued = n;
+        }
     }
     rep.statements = db.statements() - before;
     Ok(rep)
@@ -221,7 +224,7 @@ impl<'a> Tally<'a> {
         unit: &Unit<'_>,
         outcome: std::result::Result<u32, (SendError, u32)>,
         rep: &mut DeliveryReport,
-        per_check: &mut HashMap<String, Counts>,
+        per_check: &mut HashMap<Check, Counts>,
     ) -> Result<()> {
         match outcome {
             Ok(_) => {
@@ -230,7 +233,7 @@ impl<'a> Tally<'a> {
                     self.pending.push(row.id);
                     self.pending_since.get_or_insert_with(Instant::now);
                     rep.sent += 1;
-                    per_check.entry(row.check.clone()).or_default().sent += 1;
+                    per_check.entry(row.check).or_default().sent += 1;
                 }
                 self.end_streak(db, rep, per_check).await?;
                 self.confirm_if_due(db).await?;
@@ -246,16 +249,16 @@ impl<'a> Tally<'a> {
                 for row in &unit.rows {
                     let too_old = now - row.queued_at > self.max_age;
                     let (outcome, state) = if too_old {
-                        (Outcome::Abandoned, "abandoned")
+                        (Outcome::Abandoned, DeliveryState::Abandoned)
                     } else {
-                        (Outcome::Retry(now + retry_delay(row.attempts)), "queued")
+                        (Outcome::Retry(now + retry_delay(row.attempts)), DeliveryState::Queued)
                     };
                     outbox::record(db, self.run_id, row.id, outcome, &reply).await?;
                     if too_old {
                         rep.abandoned += 1;
-                        per_check.entry(row.check.clone()).or_default().failed += 1;
+                        per_check.entry(row.check).or_default().failed += 1;
                     }
-                    warn!(check = %row.check, item = %row.item_id, address = %row.address, %reply, state, "e-mail not delivered");
+                    warn!(check = %row.check, item = %row.item_id, address = %row.address, %reply, %state, "e-mail not delivered");
                     rep.failures.push(failure(row, state, &reply));
                 }
                 if self.deferred_in_a_row >= self.breaker {
@@ -292,7 +295,7 @@ impl<'a> Tally<'a> {
         unit: &Unit<'_>,
         reply: String,
         rep: &mut DeliveryReport,
-        per_check: &mut HashMap<String, Counts>,
+        per_check: &mut HashMap<Check, Counts>,
     ) -> Result<()> {
         if mailbox_specific(&reply) {
             // "No such user" (5.1.x, 5.2.x) is about this mailbox, however
@@ -329,14 +332,14 @@ impl<'a> Tally<'a> {
         &mut self,
         db: &mut Db,
         rep: &mut DeliveryReport,
-        per_check: &mut HashMap<String, Counts>,
+        per_check: &mut HashMap<Check, Counts>,
     ) -> Result<()> {
         for (row, reply) in std::mem::take(&mut self.streak) {
             warn!(check = %row.check, item = %row.item_id, address = %row.address, %reply, "e-mail rejected permanently");
             outbox::record(db, self.run_id, row.id, Outcome::Failed, &reply).await?;
             rep.failed += 1;
-            per_check.entry(row.check.clone()).or_default().failed += 1;
-            rep.failures.push(failure(&row, "failed", &reply));
+            per_check.entry(row.check).or_default().failed += 1;
+            rep.failures.push(failure(&row, DeliveryState::Failed, &reply));
         }
         self.streak_reply.clear();
         Ok(())
@@ -347,7 +350,7 @@ impl<'a> Tally<'a> {
         &mut self,
         db: &mut Db,
         rep: &mut DeliveryReport,
-        per_check: &mut HashMap<String, Counts>,
+        per_check: &mut HashMap<Check, Counts>,
     ) -> Result<()> {
         if self.stop.is_none() {
             self.end_streak(db, rep, per_check).await?;
@@ -362,9 +365,9 @@ fn mailbox_specific(reply: &str) -> bool {
     reply.split_whitespace().take(6).any(|w| w.starts_with("5.1.") || w.starts_with("5.2."))
 }
 
-fn failure(row: &OutboxRow, state: &'static str, reply: &str) -> DeliveryFailure {
+fn failure(row: &OutboxRow, state: DeliveryState, reply: &str) -> DeliveryFailure {
     DeliveryFailure {
-        check: row.check.clone(),
+        check: row.check,
         item: row.item_id.clone(),
         address: row.address.clone(),
         state,
@@ -409,7 +412,7 @@ async fn send_batch(
     batch: &[&OutboxRow],
     tally: &mut Tally<'_>,
     rep: &mut DeliveryReport,
-    per_check: &mut HashMap<String, Counts>,
+    per_check: &mut HashMap<Check, Counts>,
     pb: &ProgressBar,
 ) -> Result<()> {
     let cfg = d.cfg;
@@ -425,8 +428,8 @@ async fn send_batch(
         outbox::record(db, d.run_id, row.id, Outcome::Abandoned, GONE).await?;
         warn!(check = %row.check, item = %row.item_id, address = %row.address, "e-mail abandoned: {GONE}");
         rep.abandoned += 1;
-        per_check.entry(row.check.clone()).or_default().failed += 1;
-        rep.failures.push(failure(row, "abandoned", GONE));
+        per_check.entry(row.check).or_default().failed += 1;
+        rep.failures.push(failure(row, DeliveryState::Abandoned, GONE));
     }
     let parallel = cfg.smtp_connections.max(1) as usize;
     let pace = cfg.smtp_rate.map(|r| Duration::from_secs_f64(60.0 / f64::from(r.max(1))));

@@ -8,7 +8,7 @@ use minijinja::value::Value;
 use minijinja::{Environment, context};
 use serde::Serialize;
 
-use crate::checks::{Alert, AppTable, ProjectFacts, StageFacts};
+use crate::checks::{Alert, AlertKind, AppTable, ProjectFacts, StageFacts};
 use crate::error::{Error, Result};
 
 /// What an e-mail is rendered from: an app row (fresh or read back).
@@ -17,7 +17,7 @@ pub struct MailInput<'a> {
     /// Which app table the row is in.
     pub table: AppTable,
     /// `type_alerte` / `type_notification`.
-    pub kind: &'a str,
+    pub kind: AlertKind,
     /// `niveau` (empty for stages).
     pub niveau: &'a str,
     /// `titre`.
@@ -66,22 +66,6 @@ pub struct Email {
     pub html: String,
 }
 
-/// `type_alerte` display names.
-pub fn type_display(kind: &str) -> &str {
-    match kind {
-        "ECHEANCE_J7" => "Échéance dans 7 jours",
-        "ECHEANCE_J3" => "Échéance dans 3 jours",
-        "ECHEANCE_J1" => "Échéance dans 1 jour",
-        "ECHEANCE_DEPASSEE" => "Échéance dépassée",
-        "BUDGET_DEPASSE" => "Budget dépassé",
-        "TACHES_EN_RETARD" => "Tâches en retard",
-        "CONTRAT_EXPIRATION" => "Contrat proche expiration",
-        "CONTRAT_EXPIRE" => "Contrat expiré",
-        "RETARD_ETAPE" => "Retard d'étape",
-        other => other,
-    }
-}
-
 /// `niveau` display names.
 pub fn niveau_display(niveau: &str) -> &str {
     match niveau {
@@ -115,18 +99,6 @@ pub fn etape_display(code: &str) -> &str {
         "TESTS" => "Tests",
         "DEPLOIEMENT" => "Déploiement",
         "MAINTENANCE" => "Maintenance",
-        other => other,
-    }
-}
-
-/// Digest headings per check slug.
-pub fn check_heading(slug: &str) -> &str {
-    match slug {
-        "project_deadlines" => "Échéances des projets",
-        "stage_delays" => "Étapes en retard",
-        "task_deadlines" => "Tâches en retard",
-        "budget" => "Budgets dépassés",
-        "contract_expiration" => "Contrats de maintenance",
         other => other,
     }
 }
@@ -170,24 +142,23 @@ impl Renderer {
         utc.and_utc().with_timezone(&self.tz).format("%d/%m/%Y à %H:%M").to_string()
     }
 
-    /// Renders one digest e-mail listing `items` (check slug, row), grouped
+    /// Renders one digest e-mail listing `items`, grouped
     /// by check in run order (`mail_mode = "digest"`).
-    pub fn render_digest(&self, name: &str, items: &[(String, MailInput<'_>)]) -> Result<Email> {
+    pub fn render_digest(&self, name: &str, items: &[MailInput<'_>]) -> Result<Email> {
         let n = items.len();
         let subject = header_safe(&format!(
             "[SI-Gouvernance] {n} {}",
             if n == 1 { "nouvelle alerte" } else { "nouvelles alertes" }
         ));
-        let when = items.iter().map(|(_, m)| m.created_at).max().map(|t| self.local_time(t)).unwrap_or_default();
+        let when = items.iter().map(|m| m.created_at).max().map(|t| self.local_time(t)).unwrap_or_default();
         let mut text = format!("Bonjour {name},\n\nVous avez {n} nouvelles alertes sur SI-Gouvernance.\n");
         let mut groups = Vec::new();
         for check in crate::checks::Check::ALL {
-            let members: Vec<&MailInput<'_>> =
-                items.iter().filter(|(c, _)| c == check.slug()).map(|(_, m)| m).collect();
+            let members: Vec<&MailInput<'_>> = items.iter().filter(|m| m.kind.check() == check).collect();
             if members.is_empty() {
                 continue;
             }
-            let heading = check_heading(check.slug());
+            let heading = check.spec().heading;
             text.push_str(&format!("\n== {heading} ({}) ==\n", members.len()));
             let mut list = Vec::new();
             for m in members {
@@ -241,7 +212,7 @@ impl Renderer {
                     "Bonjour {},\n\n{}\n\nDétails de l'alerte:\n- Type: {}\n- Niveau: {}\n- Projet: {}\n- Client: {}\n",
                     m.recipient_name,
                     m.message,
-                    type_display(m.kind),
+                    m.kind.label(),
                     niveau_display(m.niveau),
                     p.nom,
                     p.client
@@ -265,7 +236,7 @@ impl Renderer {
                             header_subtitle => "Action requise sur votre projet",
                             logo_url => logo_url.clone(),
                             destinataire_nom => m.recipient_name,
-                            type_display => type_display(m.kind),
+                            type_display => m.kind.label(),
                             niveau_display => niveau_display(m.niveau),
                             message => m.message,
                             projet_nom => &p.nom,
@@ -347,7 +318,7 @@ mod tests {
         let p = ProjectFacts { nom: "Portail RH".into(), client: "ACME".into(), ..project() };
         let m = MailInput {
             table: AppTable::AlerteProjet,
-            kind: "ECHEANCE_J7",
+            kind: AlertKind::EcheanceJ7,
             niveau: "WARNING",
             titre: "⚠️ Projet Portail RH - Fin dans 7 jours",
             message: "Le projet 'Portail RH' se termine dans 7 jours (23/03/2026). X",
@@ -379,7 +350,7 @@ mod tests {
         let message = format!("Le projet '{}' est en retard de 2 jours. ", p.nom);
         let m = MailInput {
             table: AppTable::AlerteProjet,
-            kind: "ECHEANCE_DEPASSEE",
+            kind: AlertKind::EcheanceDepassee,
             niveau: "DANGER",
             titre: &titre,
             message: &message,
@@ -414,11 +385,8 @@ mod tests {
             project: &p,
             stage: None,
         };
-        let items = vec![
-            ("budget".to_string(), m("BUDGET_DEPASSE", "Budget")),
-            ("project_deadlines".to_string(), m("ECHEANCE_J3", "J3")),
-            ("project_deadlines".to_string(), m("ECHEANCE_J1", "J1")),
-        ];
+        let items =
+            vec![m(AlertKind::BudgetDepasse, "Budget"), m(AlertKind::EcheanceJ3, "J3"), m(AlertKind::EcheanceJ1, "J1")];
         let e = renderer().render_digest("Bruno Petit", &items).unwrap();
         assert_eq!(e.subject, "[SI-Gouvernance] 3 nouvelles alertes");
         let projects = e.text.find("== Échéances des projets (2) ==").unwrap();
@@ -434,7 +402,7 @@ mod tests {
         let s = StageFacts { id: "e".into(), code: "CONCEPTION".into(), ordre: 2 };
         let m = MailInput {
             table: AppTable::NotificationEtape,
-            kind: "RETARD_ETAPE",
+            kind: AlertKind::RetardEtape,
             niveau: "",
             titre: "🔴 Étape CONCEPTION - EN RETARD",
             message: "M",
@@ -471,7 +439,7 @@ mod tests {
         let message = format!("Le projet '{}' est en retard de 2 jours. ", p.nom);
         let m = MailInput {
             table: AppTable::AlerteProjet,
-            kind: "ECHEANCE_DEPASSEE",
+            kind: AlertKind::EcheanceDepassee,
             niveau: "DANGER",
             titre: &titre,
             message: &message,

@@ -4,16 +4,12 @@
 //! [dry run: report] → one transaction per check → deliver → report.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
-use std::io::IsTerminal;
-
-use indicatif::{ProgressBar, ProgressStyle};
+use chrono::{NaiveDateTime, Utc};
+use indicatif::ProgressBar;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::checks::{self, Alert, Check};
+use crate::checks::{Alert, Check};
 use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::db::{Db, read};
@@ -23,45 +19,9 @@ use crate::ledger::{self, MailPlan, Partition};
 use crate::lock::RunLock;
 use crate::notify::mail::{Mailer, from_domain};
 use crate::notify::render::{Email, MailInput, Renderer};
-use crate::report::{AlertReport, CheckReport, DeliveryReport, RunReport, SkipReport};
+use crate::report::{AlertReport, CheckReport, DeliveryReport, RunReport};
 use crate::runs::{self, Counts, Run, RunStatus};
 use crate::signals;
-
-/// The business day of `instant` in `tz` (R1) and its UTC bounds
-/// `[local 00:00, next local 00:00)` (R2).
-pub fn business_day(instant: DateTime<Utc>, tz: Tz) -> (NaiveDate, (NaiveDateTime, NaiveDateTime)) {
-    let today = instant.with_timezone(&tz).date_naive();
-    let midnight = |d: NaiveDate| -> NaiveDateTime {
-        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
-        match tz.from_local_datetime(&local) {
-            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.naive_utc(),
-            // A zone whose clocks skip midnight: the day starts an hour later.
-            chrono::LocalResult::None => tz
-                .from_local_datetime(&(local + chrono::Duration::hours(1)))
-                .earliest()
-                .map(|t| t.naive_utc())
-                .unwrap_or(local),
-        }
-    };
-    (today, (midnight(today), midnight(today + chrono::Days::new(1))))
-}
-
-fn new_run_id() -> String {
-    // A random v4-style id from the OS; no extra crate needed.
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut bytes);
-    }
-    if bytes == [0u8; 16] {
-        let t = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128 ^ ((std::process::id() as u128) << 64);
-        bytes = t.to_le_bytes();
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    checks::dashed(&hex)
-}
 
 struct Ctx {
     run: Run,
@@ -129,49 +89,18 @@ fn take_refused(part: &mut Partition, refused: Vec<(usize, String)>) -> Vec<(Ale
     out
 }
 
-/// Names each alert skipped as `data_error` on stderr and in the report
-/// (R15); nothing of it is recorded, so every run tries it again.
-fn report_data_errors(report: &mut CheckReport, errors: &[(Alert, String)]) {
-    for (a, why) in errors {
-        warn!(
-            check = a.check.slug(),
-            item_id = %a.item_id,
-            recipient_id = %a.recipient.id,
-            kind = a.kind.code(),
-            reason = %why,
-            "data_error: alert skipped, tried again on the next run"
-        );
-        report.skipped.push(SkipReport::data_error(a, why));
-    }
-    report.counts.skipped += errors.len() as u32;
-}
-
 /// One attempt of a check: evaluate, partition, then preview or record.
 async fn run_check_once(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckReport> {
     let today = ctx.run.today;
     let alerts = read::candidates(db, check, today).await?;
     let app = read::fetch_app_dedup(db, check, ctx.day).await?;
-    let mut report = CheckReport {
-        check,
-        status: RunStatus::Ok,
-        error: None,
-        rows: 0,
-        counts: Counts::default(),
-        alerts: vec![],
-        skipped: vec![],
-    };
+    let mut report = CheckReport::new(check, None);
     if ctx.dry_run {
         let keys = if ctx.migrated { ledger::fetch_keys(db, check, today, false).await? } else { Default::default() };
         let mut part = ledger::partition(alerts, &app, &keys);
         let (emails, errors) = render_checked(ctx, &mut part, true);
-        for (p, email) in part.create.iter().zip(emails) {
-            report.alerts.push(AlertReport::new(&p.alert, p.mail, email));
-        }
-        report.rows = part.create.len();
-        report.skipped = SkipReport::all(&part);
-        report.counts.rows = report.rows as u32;
-        report.counts.skipped = part.skipped.len() as u32;
-        report_data_errors(&mut report, &errors);
+        report.alerts = part.create.iter().zip(emails).map(|(p, e)| AlertReport::new(&p.alert, p.mail, e)).collect();
+        report.outcome(&part, &errors);
         return Ok(report);
     }
 
@@ -198,26 +127,9 @@ async fn run_check_once(db: &mut Db, ctx: &Ctx, check: Check) -> Result<CheckRep
             return Err(e);
         }
     };
-    report.rows = part.create.len();
     report.alerts = part.create.iter().map(|p| AlertReport::new(&p.alert, p.mail, None)).collect();
-    report.skipped = SkipReport::all(&part);
-    report.counts.rows = report.rows as u32;
-    report.counts.skipped = part.skipped.len() as u32;
-    report_data_errors(&mut report, &errors);
+    report.outcome(&part, &errors);
     Ok(report)
-}
-
-/// A spinner on stderr when it is a terminal (never in pipes or cron).
-pub fn progress(enabled: bool) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new_spinner();
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
 }
 
 /// What every real command does after its work: prune old ledger rows,
@@ -227,22 +139,13 @@ async fn finish(db: &mut Db, cfg: &Config, run_id: &str, exit: u8) -> Result<()>
     runs::prune(db, cfg.ledger_retention_days).await?;
     // The work is recorded and sent by now: a metrics file that cannot be
     // written is a warning and exit 74, not a failed run.
-    match write_metrics(db, cfg, exit).await {
+    match crate::metrics::write_file(db, cfg, exit).await {
         Err(Error::Output(why)) => {
             crate::output_failed(&why);
             runs::record_exit(db, run_id, error::merge_exit(exit, code::IOERR)).await
         }
         r => r,
     }
-}
-
-/// Writes the metrics file when configured.
-pub async fn write_metrics(db: &mut Db, cfg: &Config, exit: u8) -> Result<()> {
-    if let Some(path) = &cfg.metrics_file {
-        let (checks, queued, failed) = crate::metrics::fetch(db).await?;
-        crate::metrics::write_atomic(path, &crate::metrics::render(&checks, queued, failed, exit))?;
-    }
-    Ok(())
 }
 
 /// Runs `checks` as `command`; returns the report (its exit code set).
@@ -254,7 +157,7 @@ pub async fn run_checks(
     pb: &ProgressBar,
 ) -> Result<RunReport> {
     let instant = args.at.map(|a| a.with_timezone(&Utc)).unwrap_or_else(Utc::now);
-    let (today, day) = business_day(instant, cfg.timezone);
+    let (today, day) = runs::business_day(instant, cfg.timezone);
     let target = cfg.database()?;
     let transport = if args.dry_run { None } else { Some(cfg.transport()?) };
     let renderer = Renderer::new(cfg.timezone, &cfg.base_url)?;
@@ -269,14 +172,7 @@ pub async fn run_checks(
     if lock.is_some() {
         runs::close_orphans(&mut db, cfg.database_lock).await?;
     }
-    let run = Run {
-        run_id: new_run_id(),
-        command: command.to_string(),
-        host: crate::lock::hostname(),
-        pid: std::process::id(),
-        instant: instant.naive_utc(),
-        today,
-    };
+    let run = Run::new(command, instant, today);
     let ctx = Ctx { run, day, dry_run: args.dry_run, migrated, renderer, from_domain: from_domain(cfg) };
     let span = info_span!("run", run_id = %ctx.run.run_id, command);
     let result = async {
@@ -302,15 +198,7 @@ pub async fn run_checks(
                     if matches!(e, Error::Unavailable(_) | Error::Lost(_)) {
                         return Err(e);
                     }
-                    reports.push(CheckReport {
-                        check,
-                        status: RunStatus::Failed,
-                        error: Some(e.to_string()),
-                        rows: 0,
-                        counts: Counts::default(),
-                        alerts: vec![],
-                        skipped: vec![],
-                    });
+                    reports.push(CheckReport::new(check, Some(e.to_string())));
                 }
             }
         }
@@ -410,14 +298,7 @@ pub async fn deliver_queued(cfg: &Config, pb: &ProgressBar, now: bool) -> Result
     let lock = RunLock::acquire(cfg, "deliver").await?;
     runs::close_orphans(&mut db, cfg.database_lock).await?;
     let instant = Utc::now();
-    let run = Run {
-        run_id: new_run_id(),
-        command: "deliver".into(),
-        host: crate::lock::hostname(),
-        pid: std::process::id(),
-        instant: instant.naive_utc(),
-        today: business_day(instant, cfg.timezone).0,
-    };
+    let run = Run::new("deliver", instant, runs::business_day(instant, cfg.timezone).0);
     let mut per_check = HashMap::new();
     let result = async {
         let row = runs::start_run(&mut db, &run).await?;
@@ -488,7 +369,7 @@ mod tests {
             })
             .collect();
         // J-7: creator and team, in recipient order a, b, c, e.
-        let alerts = checks::project_deadlines::evaluate(std::slice::from_ref(&p), &members, d("2026-03-16"));
+        let alerts = crate::checks::project_deadlines::evaluate(std::slice::from_ref(&p), &members, d("2026-03-16"));
         let create = alerts.into_iter().map(|alert| ledger::Planned { alert, mail: MailPlan::Send }).collect();
         let mut part = Partition { create, skipped: vec![] };
         let out = take_refused(&mut part, vec![(1, "one".into()), (3, "three".into())]);
@@ -498,28 +379,5 @@ mod tests {
         assert_eq!(ids(part.create.iter().map(|p| &p.alert).collect()), [user("a").id, user("c").id]);
         assert!(take_refused(&mut part, vec![]).is_empty());
         assert_eq!(part.create.len(), 2);
-    }
-
-    #[test]
-    fn business_day_is_paris_date_r1() {
-        let at = |s| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
-        let (d, (start, end)) = business_day(at("2026-03-15T23:30:00Z"), chrono_tz::Europe::Paris);
-        assert_eq!(d.to_string(), "2026-03-16");
-        assert_eq!(start.to_string(), "2026-03-15 23:00:00");
-        assert_eq!(end.to_string(), "2026-03-16 23:00:00");
-        // Summer time: the day starts at 22:00 UTC.
-        let (d, (start, _)) = business_day(at("2026-07-01T22:30:00Z"), chrono_tz::Europe::Paris);
-        assert_eq!(d.to_string(), "2026-07-02");
-        assert_eq!(start.to_string(), "2026-07-01 22:00:00");
-    }
-
-    #[test]
-    fn exit_codes_merge_by_severity() {
-        assert_eq!(error::merge_exit(0, 75), 75);
-        assert_eq!(error::merge_exit(75, 65), 65);
-        assert_eq!(error::merge_exit(65, 78), 78);
-        // A missing privilege also hides tables: it is the cause to report.
-        assert_eq!(error::merge_exit(78, 77), 77);
-        assert_eq!(error::merge_exit(69, 78), 69);
     }
 }

@@ -206,6 +206,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn exit_codes_merge_by_severity() {
+        assert_eq!(merge_exit(0, 75), 75);
+        assert_eq!(merge_exit(75, 65), 65);
+        assert_eq!(merge_exit(65, 78), 78);
+        // A missing privilege also hides tables: it is the cause to report.
+        assert_eq!(merge_exit(78, 77), 77);
+        assert_eq!(merge_exit(69, 78), 69);
+    }
+
+    #[test]
     fn an_unknown_column_names_its_app_table_when_only_one_has_it() {
         let m = unknown_column("Unknown column 'p.client' in 'SELECT'");
         assert!(m.starts_with("the app's schema changed: column core_projet.client is missing"), "{m}");

@@ -336,7 +336,7 @@ async fn execute(cli: &Cli, summary: &mut Summary) -> Result<u8> {
         }
         Command::Outbox(a) => return outbox_cmd::run(&cfg, a, cli.global.quiet).await,
         Command::Deliver(a) => {
-            let pb = app::progress(show_progress);
+            let pb = report::progress(show_progress);
             let (d, code) = app::deliver_queued(&cfg, &pb, a.now).await?;
             summary.totals = Some(runs::Counts {
                 sent: d.sent,
@@ -364,7 +364,7 @@ async fn execute(cli: &Cli, summary: &mut Summary) -> Result<u8> {
         Command::RunAll(_) => "run-all",
         _ => check_list[0].command_name(),
     };
-    let pb = app::progress(show_progress && !args.dry_run);
+    let pb = report::progress(show_progress && !args.dry_run);
     let report = app::run_checks(&cfg, name, &check_list, args, &pb).await?;
     if !report.dry_run {
         log_checks(&report, summary);

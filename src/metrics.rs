@@ -83,6 +83,15 @@ fn ts(t: Option<NaiveDateTime>) -> f64 {
     t.map(|t| t.and_utc().timestamp_micros() as f64 / 1e6).unwrap_or(0.0)
 }
 
+/// Writes the metrics file when configured.
+pub async fn write_file(db: &mut Db, cfg: &crate::config::Config, exit: u8) -> Result<()> {
+    if let Some(path) = &cfg.metrics_file {
+        let (checks, queued, failed) = fetch(db).await?;
+        write_atomic(path, &render(&checks, queued, failed, exit))?;
+    }
+    Ok(())
+}
+
 /// Renders the textfile.
 pub fn render(checks: &[(Check, CheckFigures)], queued: u64, failed_total: u64, exit_code: u8) -> String {
     let mut o = String::new();

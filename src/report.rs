@@ -5,11 +5,16 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
 use crate::checks::{Alert, Check, SkipReason};
 use crate::cli::{Format, RunArgs};
 use crate::ledger::{MailPlan, Partition};
 use crate::notify::render::Email;
-use crate::runs::Counts;
+use crate::runs::{Counts, RunStatus};
 
 /// The outcome of one command.
 #[derive(Debug, Serialize)]
@@ -58,6 +63,42 @@ pub struct CheckReport {
     pub alerts: Vec<AlertReport>,
     /// Each alert not created, with why.
     pub skipped: Vec<SkipReport>,
+}
+
+impl CheckReport {
+    /// A check's report before its outcome: `ok`, or `failed` with `error`.
+    pub fn new(check: Check, error: Option<String>) -> CheckReport {
+        CheckReport {
+            check,
+            status: if error.is_some() { RunStatus::Failed } else { RunStatus::Ok },
+            error,
+            rows: 0,
+            counts: Counts::default(),
+            alerts: vec![],
+            skipped: vec![],
+        }
+    }
+
+    /// Records what the check created and skipped (`part`), and names each
+    /// alert skipped as `data_error` on stderr and in the report (R15):
+    /// nothing of it is recorded, so every run tries it again.
+    pub fn outcome(&mut self, part: &Partition, errors: &[(Alert, String)]) {
+        self.rows = part.create.len();
+        self.skipped = SkipReport::all(part);
+        self.counts.rows = self.rows as u32;
+        self.counts.skipped = (part.skipped.len() + errors.len()) as u32;
+        for (a, why) in errors {
+            tracing::warn!(
+                check = a.check.slug(),
+                item_id = %a.item_id,
+                recipient_id = %a.recipient.id,
+                kind = a.kind.code(),
+                reason = %why,
+                "data_error: alert skipped, tried again on the next run"
+            );
+            self.skipped.push(SkipReport::data_error(a, why));
+        }
+    }
 }
 
 impl CheckReport {
@@ -336,6 +377,20 @@ impl RunReport {
         o
     }
 }
+
+/// A spinner on stderr when it is a terminal (never in pipes or cron).
+pub fn progress(enabled: bool) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
 /// Prints the report as the flags ask: always for dry runs and JSON, and
 /// for real runs only with `-v` (quiet on success).
 pub fn print_report(report: &RunReport, args: &RunArgs, verbose: bool) {

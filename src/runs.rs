@@ -2,7 +2,8 @@
 //! up front, closed with counts and status at the end; orphans of a run that
 //! died are closed as `crashed` by the next run that holds the locks.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::{MySql, QueryBuilder, Row};
 
@@ -80,6 +81,57 @@ pub struct Run {
     pub instant: NaiveDateTime,
     /// The business day.
     pub today: NaiveDate,
+}
+
+impl Run {
+    /// A new run of `command` at `instant`, whose business day is `today`,
+    /// with a fresh id, by this process on this host.
+    pub fn new(command: &str, instant: DateTime<Utc>, today: NaiveDate) -> Run {
+        Run {
+            run_id: new_run_id(),
+            command: command.to_string(),
+            host: crate::lock::hostname(),
+            pid: std::process::id(),
+            instant: instant.naive_utc(),
+            today,
+        }
+    }
+}
+
+/// The business day of `instant` in `tz` (R1) and its UTC bounds
+/// `[local 00:00, next local 00:00)` (R2).
+pub fn business_day(instant: DateTime<Utc>, tz: Tz) -> (NaiveDate, (NaiveDateTime, NaiveDateTime)) {
+    let today = instant.with_timezone(&tz).date_naive();
+    let midnight = |d: NaiveDate| -> NaiveDateTime {
+        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        match tz.from_local_datetime(&local) {
+            chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.naive_utc(),
+            // A zone whose clocks skip midnight: the day starts an hour later.
+            chrono::LocalResult::None => tz
+                .from_local_datetime(&(local + chrono::Duration::hours(1)))
+                .earliest()
+                .map(|t| t.naive_utc())
+                .unwrap_or(local),
+        }
+    };
+    (today, (midnight(today), midnight(today + chrono::Days::new(1))))
+}
+
+fn new_run_id() -> String {
+    // A random v4-style id from the OS; no extra crate needed.
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    if bytes == [0u8; 16] {
+        let t = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u128 ^ ((std::process::id() as u128) << 64);
+        bytes = t.to_le_bytes();
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    crate::checks::dashed(&hex)
 }
 
 /// Closes as `crashed` the `running` rows left by runs that died. With
@@ -312,4 +364,22 @@ pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
         .within("pruning the run history")
         .await?;
     Ok(b.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn business_day_is_paris_date_r1() {
+        let at = |s| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let (d, (start, end)) = business_day(at("2026-03-15T23:30:00Z"), chrono_tz::Europe::Paris);
+        assert_eq!(d.to_string(), "2026-03-16");
+        assert_eq!(start.to_string(), "2026-03-15 23:00:00");
+        assert_eq!(end.to_string(), "2026-03-16 23:00:00");
+        // Summer time: the day starts at 22:00 UTC.
+        let (d, (start, _)) = business_day(at("2026-07-01T22:30:00Z"), chrono_tz::Europe::Paris);
+        assert_eq!(d.to_string(), "2026-07-02");
+        assert_eq!(start.to_string(), "2026-07-01 22:00:00");
+    }
 }

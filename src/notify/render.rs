@@ -66,49 +66,7 @@ pub struct Email {
     pub html: String,
 }
 
-/// `niveau` display names.
-pub fn niveau_display(niveau: &str) -> &str {
-    match niveau {
-        "INFO" => "Information",
-        "WARNING" => "Avertissement",
-        "DANGER" => "Critique",
-        other => other,
-    }
-}
-
-/// Project status display names.
-pub fn statut_display(code: &str) -> &str {
-    match code {
-        "IDEE" => "Idée",
-        "AFFECTE" => "Affecté",
-        "PLANIFIE" => "Planifié",
-        "EN_COURS" => "En cours",
-        "SUSPENDU" => "Suspendu",
-        "TERMINE" => "Terminé",
-        "ARCHIVE" => "Archivé",
-        other => other,
-    }
-}
-
-/// Stage type display names (`CONCEPTION` → `Conception`).
-pub fn etape_display(code: &str) -> &str {
-    match code {
-        "PLANIFICATION" => "Planification",
-        "CONCEPTION" => "Conception",
-        "DEVELOPPEMENT" => "Développement",
-        "TESTS" => "Tests",
-        "DEPLOIEMENT" => "Déploiement",
-        "MAINTENANCE" => "Maintenance",
-        other => other,
-    }
-}
-
-/// R11: control characters (Unicode Cc: CR, LF, NEL U+0085, …) and the line
-/// and paragraph separators U+2028 and U+2029 become spaces in a header
-/// value, as Python's mail stack shows them.
-pub fn header_safe(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') { ' ' } else { c }).collect()
-}
+pub use super::labels::{etape_display, header_safe, niveau_display, statut_display};
 
 const FOOTER: &str = "Connectez-vous à SI-Gouvernance pour plus de détails.\n\n\
 Cordialement,\nL'équipe SI-Gouvernance JCM\n\n---\n\

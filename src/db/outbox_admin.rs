@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use serde::Serialize;
 use sqlx::mysql::MySqlRow;
-use sqlx::{MySql, QueryBuilder, Row};
+use sqlx::{Encode, MySql, QueryBuilder, Row, Type};
 use tracing::instrument;
 
 use super::Db;
@@ -17,6 +18,68 @@ use crate::error::{Error, Result};
 /// UPDATE binds an id and, for a re-queue, two values per recipient) and a
 /// small share of `max_allowed_packet`.
 const CHUNK: usize = 20_000;
+
+/// Appends `(?, ?, …)`, one placeholder bound to each of `values`.
+fn push_list<T>(qb: &mut QueryBuilder<MySql>, values: impl IntoIterator<Item = T>)
+where
+    T: for<'t> Encode<'t, MySql> + Type<MySql>,
+{
+    qb.push("(");
+    let mut sep = qb.separated(", ");
+    for v in values {
+        sep.push_bind(v);
+    }
+    qb.push(")");
+}
+
+/// Appends ` AND column IN (…)`; nothing when `values` is empty.
+fn and_in<T>(qb: &mut QueryBuilder<MySql>, column: &str, values: &[T])
+where
+    T: Clone + for<'t> Encode<'t, MySql> + Type<MySql>,
+{
+    if !values.is_empty() {
+        qb.push(" AND ").push(column).push(" IN ");
+        push_list(qb, values.iter().cloned());
+    }
+}
+
+/// Appends the check and address selectors given (`prefix`: the table
+/// alias with its dot, or nothing); the address compares case-insensitively.
+fn and_check_address(qb: &mut QueryBuilder<MySql>, prefix: &str, check: Option<&'static str>, address: Option<&str>) {
+    if let Some(check) = check {
+        qb.push(" AND ").push(prefix).push("check_slug = ").push_bind(check);
+    }
+    if let Some(address) = address {
+        qb.push(" AND LOWER(").push(prefix).push("address) = LOWER(").push_bind(address.trim().to_string()).push(")");
+    }
+}
+
+/// Runs the query `qb` holds and decodes every row with `decode`; either
+/// failure is `Error::db(what, …)`.
+async fn fetch<T, C: FromIterator<T>>(
+    db: &mut Db,
+    qb: &mut QueryBuilder<MySql>,
+    what: &str,
+    decode: impl FnMut(&MySqlRow) -> std::result::Result<T, sqlx::Error>,
+) -> Result<C> {
+    let rows = qb.build().fetch_all(db.conn()).await.map_err(|e| Error::db(what, e))?;
+    rows.iter().map(decode).collect::<std::result::Result<C, sqlx::Error>>().map_err(|e| Error::db(what, e))
+}
+
+/// Runs the statement `qb` holds; the rows it changed.
+async fn execute(db: &mut Db, qb: &mut QueryBuilder<MySql>, what: &str) -> Result<u64> {
+    Ok(qb.build().execute(db.conn()).await.map_err(|e| Error::db(what, e))?.rows_affected())
+}
+
+/// The claim columns of a row selected with `live_claim`: the deliverer
+/// holding it and until when, both `None` unless the claim is live.
+fn live_claim(r: &MySqlRow) -> std::result::Result<(Option<String>, Option<NaiveDateTime>), sqlx::Error> {
+    let live: i64 = r.try_get("live_claim")?;
+    if live == 0 {
+        return Ok((None, None));
+    }
+    Ok((r.try_get("claimed_by")?, r.try_get("claim_expires_at")?))
+}
 
 /// Which ledger rows a listing takes.
 #[derive(Debug, Clone, Default)]
@@ -32,27 +95,18 @@ pub struct ListFilter {
 impl ListFilter {
     fn push_where(&self, qb: &mut QueryBuilder<MySql>) {
         qb.push(" WHERE 1 = 1");
-        if !self.states.is_empty() {
-            qb.push(" AND d.state IN (");
-            let mut sep = qb.separated(", ");
-            for s in &self.states {
-                sep.push_bind(*s);
-            }
-            qb.push(")");
-        }
-        if let Some(check) = self.check {
-            qb.push(" AND d.check_slug = ").push_bind(check);
-        }
-        if let Some(address) = &self.address {
-            qb.push(" AND LOWER(d.address) = LOWER(").push_bind(address.trim().to_string()).push(")");
-        }
+        and_in(qb, "d.state", &self.states);
+        and_check_address(qb, "d.", self.check, self.address.as_deref());
     }
 }
 
-/// One ledger row as the outbox listing shows it (times UTC).
-#[derive(Debug, Clone)]
-pub struct ListedRow {
-    /// Ledger row id.
+/// One ledger row as the outbox listing shows it, its times of type `T`:
+/// [`ListedRow`] as read (UTC), text in the business time zone for
+/// `outbox --format json`, which prints it as is (the field names are
+/// that output's: keep them stable).
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed<T> {
+    /// Ledger row id (what `retry` and `discard` take).
     pub id: u64,
     /// Ledger state.
     pub state: String,
@@ -66,34 +120,65 @@ pub struct ListedRow {
     pub recipient_id: String,
     /// Address the e-mail goes (went) to.
     pub address: String,
-    /// The app row's `titre`, `None` when the row is gone.
+    /// Subject: the app row's `titre` (`None` when the row is gone).
     pub subject: Option<String>,
     /// Stable Message-ID.
     pub message_id: String,
-    /// Attempts so far.
+    /// Attempts since it was (last) queued.
     pub attempts: u32,
     /// The relay's last reply.
     pub last_reply: Option<String>,
-    /// When the last reply came.
-    pub last_attempt_at: Option<NaiveDateTime>,
-    /// When the next attempt may be made (`None`: at the next delivery).
-    pub next_attempt_at: Option<NaiveDateTime>,
-    /// When it was queued (or queued again).
-    pub queued_at: NaiveDateTime,
-    /// When it was sent.
-    pub sent_at: Option<NaiveDateTime>,
+    /// When that reply came.
+    pub last_attempt_at: Option<T>,
+    /// When it may be tried again (`None`: at the next delivery).
+    pub next_attempt_at: Option<T>,
+    /// When it was queued, or queued again.
+    pub queued_at: T,
+    /// When the relay accepted it.
+    pub sent_at: Option<T>,
     /// Who discarded it.
     pub discarded_by: Option<String>,
     /// Why.
     pub discard_reason: Option<String>,
-    /// The deliverer holding it now, when its claim is live.
+    /// The run delivering it right now, when its claim is live.
     pub claimed_by: Option<String>,
-    /// Until when.
-    pub claim_expires_at: Option<NaiveDateTime>,
+    /// Until when that claim holds.
+    pub claim_expires_at: Option<T>,
+}
+
+/// A listed ledger row as read, times UTC.
+pub type ListedRow = Listed<NaiveDateTime>;
+
+impl<T> Listed<T> {
+    /// The same row with every time converted by `f`.
+    pub fn map_times<U>(self, f: impl Fn(T) -> U) -> Listed<U> {
+        let Listed { last_attempt_at, next_attempt_at, queued_at, sent_at, claim_expires_at, .. } = self;
+        Listed {
+            last_attempt_at: last_attempt_at.map(&f),
+            next_attempt_at: next_attempt_at.map(&f),
+            queued_at: f(queued_at),
+            sent_at: sent_at.map(&f),
+            claim_expires_at: claim_expires_at.map(&f),
+            id: self.id,
+            state: self.state,
+            check: self.check,
+            kind: self.kind,
+            item_id: self.item_id,
+            recipient_id: self.recipient_id,
+            address: self.address,
+            subject: self.subject,
+            message_id: self.message_id,
+            attempts: self.attempts,
+            last_reply: self.last_reply,
+            discarded_by: self.discarded_by,
+            discard_reason: self.discard_reason,
+            claimed_by: self.claimed_by,
+        }
+    }
 }
 
 fn listed(r: &MySqlRow) -> std::result::Result<ListedRow, sqlx::Error> {
-    let live: i64 = r.try_get("live_claim")?;
+    let (claimed_by, claim_expires_at) = live_claim(r)?;
     Ok(ListedRow {
         id: r.try_get("id")?,
         state: r.try_get("state")?,
@@ -112,8 +197,8 @@ fn listed(r: &MySqlRow) -> std::result::Result<ListedRow, sqlx::Error> {
         sent_at: r.try_get("sent_at")?,
         discarded_by: r.try_get("discarded_by")?,
         discard_reason: r.try_get("discard_reason")?,
-        claimed_by: if live != 0 { r.try_get("claimed_by")? } else { None },
-        claim_expires_at: if live != 0 { r.try_get("claim_expires_at")? } else { None },
+        claimed_by,
+        claim_expires_at,
     })
 }
 
@@ -139,8 +224,7 @@ pub async fn list(db: &mut Db, filter: &ListFilter, limit: u32) -> Result<Vec<Li
     if limit > 0 {
         qb.push(" LIMIT ").push_bind(limit);
     }
-    let rows = qb.build().fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
-    rows.iter().map(listed).collect::<std::result::Result<_, sqlx::Error>>().map_err(|e| Error::db(WHAT, e))
+    fetch(db, &mut qb, WHAT, listed).await
 }
 
 /// How many rows `filter` takes, per state, in one query.
@@ -150,11 +234,7 @@ pub async fn count_by_state(db: &mut Db, filter: &ListFilter) -> Result<Vec<(Str
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new("SELECT d.state, COUNT(*) FROM sigov_alerts_deliveries d");
     filter.push_where(&mut qb);
     qb.push(" GROUP BY d.state");
-    let rows = qb.build().fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, super::count_col(r, 1))))
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .map_err(|e| Error::db(WHAT, e))
+    fetch(db, &mut qb, WHAT, |r| Ok((r.try_get(0)?, super::count_col(r, 1)))).await
 }
 
 /// Which rows a re-queue or a discard selects: every selector given must
@@ -208,60 +288,32 @@ pub async fn select_for_update(db: &mut Db, sel: &Selection) -> Result<Vec<Selec
         " FROM sigov_alerts_deliveries WHERE 1 = 1",
     ));
     if sel.ids.is_empty() {
-        if !sel.states.is_empty() {
-            qb.push(" AND state IN (");
-            let mut sep = qb.separated(", ");
-            for s in &sel.states {
-                sep.push_bind(*s);
-            }
-            qb.push(")");
-        }
+        and_in(&mut qb, "state", &sel.states);
     } else {
-        qb.push(" AND id IN (");
-        let mut sep = qb.separated(", ");
-        for id in &sel.ids {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
+        and_in(&mut qb, "id", &sel.ids);
     }
     if let Some(state) = sel.state {
         qb.push(" AND state = ").push_bind(state);
     }
-    if let Some(check) = sel.check {
-        qb.push(" AND check_slug = ").push_bind(check);
-    }
-    if let Some(address) = &sel.address {
-        qb.push(" AND LOWER(address) = LOWER(").push_bind(address.trim().to_string()).push(")");
-    }
+    and_check_address(&mut qb, "", sel.check, sel.address.as_deref());
     if let Some(before) = sel.queued_before {
         qb.push(" AND COALESCE(queued_at, created_at) < ").push_bind(before);
     }
     qb.push(" ORDER BY id FOR UPDATE");
-    let rows = qb.build().fetch_all(db.conn()).await.map_err(|e| Error::db(WHAT, e))?;
-    rows.iter()
-        .map(|r| {
-            let live: i64 = r.try_get("live_claim")?;
-            let live_claim = if live != 0 {
-                Some((
-                    r.try_get::<Option<String>, _>("claimed_by")?.unwrap_or_default(),
-                    r.try_get::<Option<NaiveDateTime>, _>("claim_expires_at")?.unwrap_or_default(),
-                ))
-            } else {
-                None
-            };
-            Ok(Selected {
-                id: r.try_get("id")?,
-                state: r.try_get("state")?,
-                check: r.try_get("check_slug")?,
-                item_id: r.try_get("item_id")?,
-                recipient_id: r.try_get("recipient_id")?,
-                address: r.try_get("address")?,
-                message_id: r.try_get("message_id")?,
-                live_claim,
-            })
+    fetch(db, &mut qb, WHAT, |r| {
+        let (claimed_by, claim_expires_at) = live_claim(r)?;
+        Ok(Selected {
+            id: r.try_get("id")?,
+            state: r.try_get("state")?,
+            check: r.try_get("check_slug")?,
+            item_id: r.try_get("item_id")?,
+            recipient_id: r.try_get("recipient_id")?,
+            address: r.try_get("address")?,
+            message_id: r.try_get("message_id")?,
+            live_claim: claimed_by.zip(claim_expires_at),
         })
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .map_err(|e| Error::db(WHAT, e))
+    })
+    .await
 }
 
 /// What the app has now for a ledger row: its recipient and its app row.
@@ -293,43 +345,23 @@ pub async fn app_now(db: &mut Db, rows: &[(u64, String)]) -> Result<Vec<AppNow>>
             " FROM sigov_alerts_deliveries d",
             " LEFT JOIN core_alerteprojet ap ON d.app_table = 'core_alerteprojet' AND ap.id = d.app_id",
             " LEFT JOIN core_notificationetape ne ON d.app_table = 'core_notificationetape' AND ne.id = d.app_id",
-            " WHERE d.id IN (",
+            " WHERE d.id IN ",
         ));
-        let mut sep = qb.separated(", ");
-        for (id, _) in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
-        let app: HashMap<u64, bool> = qb
-            .build()
-            .fetch_all(db.conn())
-            .await
-            .map_err(|e| Error::db(WHAT, e))?
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get::<i64, _>("app_row")? != 0)))
-            .collect::<std::result::Result<_, sqlx::Error>>()
-            .map_err(|e| Error::db(WHAT, e))?;
+        push_list(&mut qb, chunk.iter().map(|(id, _)| *id));
+        let app: HashMap<u64, bool> =
+            fetch(db, &mut qb, WHAT, |r| Ok((r.try_get("id")?, r.try_get::<i64, _>("app_row")? != 0))).await?;
         let mut recipients: Vec<&str> = chunk.iter().map(|(_, r)| r.as_str()).collect();
         recipients.sort_unstable();
         recipients.dedup();
         // language=MySQL
         let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-            "SELECT id, email, CAST(is_active AND statut_actif AS SIGNED) AS enabled FROM core_utilisateur WHERE id IN (",
+            "SELECT id, email, CAST(is_active AND statut_actif AS SIGNED) AS enabled FROM core_utilisateur WHERE id IN ",
         );
-        let mut sep = qb.separated(", ");
-        for r in &recipients {
-            sep.push_bind(r.to_string());
-        }
-        qb.push(")");
-        let users: HashMap<String, (String, bool)> = qb
-            .build()
-            .fetch_all(db.conn())
-            .await
-            .map_err(|e| Error::db(WHAT, e))?
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, (r.try_get("email")?, r.try_get::<i64, _>("enabled")? != 0))))
-            .collect::<std::result::Result<_, sqlx::Error>>()
-            .map_err(|e| Error::db(WHAT, e))?;
+        push_list(&mut qb, recipients.iter().map(|r| r.to_string()));
+        let users: HashMap<String, (String, bool)> = fetch(db, &mut qb, WHAT, |r| {
+            Ok((r.try_get("id")?, (r.try_get("email")?, r.try_get::<i64, _>("enabled")? != 0)))
+        })
+        .await?;
         for (id, recipient) in chunk {
             let user = users.get(recipient);
             out.push(AppNow {
@@ -362,15 +394,10 @@ pub async fn requeue(db: &mut Db, rows: &[(u64, String, String)]) -> Result<u64>
         qb.push(concat!(
             " ELSE address END, state = 'queued', attempts = 0, last_reply = NULL, last_attempt_at = NULL,",
             " next_attempt_at = NULL, queued_at = UTC_TIMESTAMP(6), claimed_by = NULL, claim_expires_at = NULL,",
-            " discarded_by = NULL, discard_reason = NULL WHERE id IN (",
+            " discarded_by = NULL, discard_reason = NULL WHERE id IN ",
         ));
-        let mut sep = qb.separated(", ");
-        for (id, _, _) in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
-        let r = qb.build().execute(db.conn()).await.map_err(|e| Error::db("queueing e-mails again", e))?;
-        done += r.rows_affected();
+        push_list(&mut qb, chunk.iter().map(|(id, _, _)| *id));
+        done += execute(db, &mut qb, "queueing e-mails again").await?;
     }
     Ok(done)
 }
@@ -389,14 +416,9 @@ pub async fn discard(db: &mut Db, ids: &[u64], by: &str, reason: &str) -> Result
         qb.push_bind(by.clone())
             .push(", discard_reason = ")
             .push_bind(reason.clone())
-            .push(", claimed_by = NULL, claim_expires_at = NULL WHERE state = 'queued' AND id IN (");
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
-        let r = qb.build().execute(db.conn()).await.map_err(|e| Error::db("discarding e-mails", e))?;
-        done += r.rows_affected();
+            .push(", claimed_by = NULL, claim_expires_at = NULL WHERE state = 'queued' AND id IN ");
+        push_list(&mut qb, chunk.iter().copied());
+        done += execute(db, &mut qb, "discarding e-mails").await?;
     }
     Ok(done)
 }

@@ -42,10 +42,11 @@ pub async fn fetch(db: &mut Db) -> Result<(Vec<(Check, CheckFigures)>, u64, u64)
     let rows = sqlx::query(
         "SELECT r.check_slug, r.started_at, r.finished_at, r.rows_created, r.emails_sent, r.emails_failed, r.emails_queued,
                 (SELECT MAX(COALESCE(s.finished_at, s.started_at)) FROM sigov_alerts_runs s
-                  WHERE s.check_slug = r.check_slug AND s.status = 'ok') AS last_success, r.status
+                  WHERE s.check_slug = r.check_slug AND s.status = ?) AS last_success, r.status
          FROM sigov_alerts_runs r
          JOIN (SELECT check_slug, MAX(id) AS id FROM sigov_alerts_runs GROUP BY check_slug) l ON l.id = r.id",
     )
+    .bind(crate::runs::RunStatus::Ok.as_str())
     .fetch_all(db.conn())
     .within(WHAT).await?;
     let mut out: Vec<(Check, CheckFigures)> = Check::ALL.iter().map(|c| (*c, CheckFigures::default())).collect();

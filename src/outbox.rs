@@ -40,13 +40,13 @@ pub enum DeliveryState {
 }
 
 impl DeliveryState {
-    /// Every state.
+    /// Every state, in the order summaries name them.
     pub const ALL: [DeliveryState; 7] = [
         DeliveryState::Queued,
-        DeliveryState::Sent,
         DeliveryState::Failed,
         DeliveryState::Abandoned,
         DeliveryState::Discarded,
+        DeliveryState::Sent,
         DeliveryState::NoEmail,
         DeliveryState::BadAddress,
     ];

@@ -13,6 +13,7 @@ use tracing::instrument;
 
 use super::Db;
 use crate::error::{Error, Result};
+use crate::outbox::DeliveryState;
 
 /// Ids per statement: far below the protocol's 65,535 placeholders (an
 /// UPDATE binds an id and, for a re-queue, two values per recipient) and a
@@ -392,10 +393,11 @@ pub async fn requeue(db: &mut Db, rows: &[(u64, String, String)]) -> Result<u64>
             qb.push(" WHEN ").push_bind(recipient.to_string()).push(" THEN ").push_bind(address.to_string());
         }
         qb.push(concat!(
-            " ELSE address END, state = 'queued', attempts = 0, last_reply = NULL, last_attempt_at = NULL,",
+            " ELSE address END, attempts = 0, last_reply = NULL, last_attempt_at = NULL,",
             " next_attempt_at = NULL, queued_at = UTC_TIMESTAMP(6), claimed_by = NULL, claim_expires_at = NULL,",
-            " discarded_by = NULL, discard_reason = NULL WHERE id IN ",
+            " discarded_by = NULL, discard_reason = NULL, state = ",
         ));
+        qb.push_bind(DeliveryState::Queued.as_str()).push(" WHERE id IN ");
         push_list(&mut qb, chunk.iter().map(|(id, _, _)| *id));
         done += execute(db, &mut qb, "queueing e-mails again").await?;
     }
@@ -411,12 +413,15 @@ pub async fn discard(db: &mut Db, ids: &[u64], by: &str, reason: &str) -> Result
     let mut done = 0;
     for chunk in ids.chunks(CHUNK) {
         // language=MySQL
-        let mut qb: QueryBuilder<MySql> =
-            QueryBuilder::new("UPDATE sigov_alerts_deliveries SET state = 'discarded', discarded_by = ");
-        qb.push_bind(by.clone())
+        let mut qb: QueryBuilder<MySql> = QueryBuilder::new("UPDATE sigov_alerts_deliveries SET state = ");
+        qb.push_bind(DeliveryState::Discarded.as_str())
+            .push(", discarded_by = ")
+            .push_bind(by.clone())
             .push(", discard_reason = ")
             .push_bind(reason.clone())
-            .push(", claimed_by = NULL, claim_expires_at = NULL WHERE state = 'queued' AND id IN ");
+            .push(", claimed_by = NULL, claim_expires_at = NULL WHERE state = ")
+            .push_bind(DeliveryState::Queued.as_str())
+            .push(" AND id IN ");
         push_list(&mut qb, chunk.iter().copied());
         done += execute(db, &mut qb, "discarding e-mails").await?;
     }

@@ -14,6 +14,7 @@ use super::time::{local, text};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::runs::NO_CHECK;
+use crate::runs::RunStatus;
 
 /// What a run, or one of its checks, did.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -98,7 +99,14 @@ pub struct CheckEntry {
 }
 
 /// Run statuses, most severe first: a run shows the first its rows have.
-const SEVERITY: [&str; 6] = ["running", "crashed", "failed", "interrupted", "partial", "ok"];
+const SEVERITY: [&str; 6] = [
+    RunStatus::Running.as_str(),
+    RunStatus::Crashed.as_str(),
+    RunStatus::Failed.as_str(),
+    RunStatus::Interrupted.as_str(),
+    RunStatus::Partial.as_str(),
+    RunStatus::Ok.as_str(),
+];
 
 fn severity(status: &str) -> usize {
     SEVERITY.iter().position(|s| *s == status).unwrap_or(0)

@@ -14,6 +14,7 @@ use super::time::{json_time, local, text, text_time};
 use crate::db::Db;
 use crate::db::Within;
 use crate::error::{Error, Result};
+use crate::outbox::DeliveryState as S;
 
 /// Health of one check.
 #[derive(Debug, Serialize)]
@@ -111,9 +112,10 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration, t
     // language=MySQL
     let r = sqlx::query(
         "SELECT COUNT(*), COALESCE(SUM(COALESCE(queued_at, created_at) < ?), 0), MIN(COALESCE(queued_at, created_at))
-         FROM sigov_alerts_deliveries WHERE state = 'queued'",
+         FROM sigov_alerts_deliveries WHERE state = ?",
     )
     .bind(now - stuck)
+    .bind(S::Queued.as_str())
     .fetch_one(db.conn())
     .within(WHAT)
     .await?;
@@ -123,12 +125,13 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration, t
     let oldest: Option<NaiveDateTime> = r.try_get(2).ok().flatten();
     // language=MySQL
     let first = sqlx::query(
-        "SELECT id, next_attempt_at FROM sigov_alerts_deliveries WHERE state = 'queued'
+        "SELECT id, next_attempt_at FROM sigov_alerts_deliveries WHERE state = ?
          ORDER BY COALESCE(queued_at, created_at), id LIMIT 1",
     )
+    .bind(S::Queued.as_str())
     .fetch_optional(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?;
+    .within(WHAT)
+    .await?;
     let (oldest_id, oldest_next) = match &first {
         Some(r) => (
             Some(r.try_get::<u64, _>(0).map_err(|e| Error::db(WHAT, e))?),
@@ -138,9 +141,13 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration, t
     };
     // language=MySQL
     let f = sqlx::query(
-        "SELECT COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'abandoned'), 0) FROM sigov_alerts_deliveries
-         WHERE state IN ('failed', 'abandoned') AND created_at >= ?",
+        "SELECT COALESCE(SUM(state = ?), 0), COALESCE(SUM(state = ?), 0) FROM sigov_alerts_deliveries
+         WHERE state IN (?, ?) AND created_at >= ?",
     )
+    .bind(S::Failed.as_str())
+    .bind(S::Abandoned.as_str())
+    .bind(S::Failed.as_str())
+    .bind(S::Abandoned.as_str())
     .bind(now - chrono::Duration::hours(24))
     .fetch_one(db.conn())
     .within(WHAT)
@@ -150,12 +157,13 @@ pub async fn status(db: &mut Db, stale_after: Duration, stuck_after: Duration, t
     // language=MySQL
     let rejections = sqlx::query(
         "SELECT address, check_slug, COALESCE(last_reply, ''), COALESCE(last_attempt_at, created_at) AS at
-         FROM sigov_alerts_deliveries WHERE state = 'failed' ORDER BY at DESC, id DESC LIMIT ?",
+         FROM sigov_alerts_deliveries WHERE state = ? ORDER BY at DESC, id DESC LIMIT ?",
     )
+    .bind(S::Failed.as_str())
     .bind(REJECTIONS_SHOWN)
     .fetch_all(db.conn())
-    .await
-    .map_err(|e| Error::db(WHAT, e))?
+    .within(WHAT)
+    .await?
     .iter()
     .map(|r| {
         Ok(Rejection {

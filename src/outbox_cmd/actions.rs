@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::db::outbox_admin::{self, Selected, Selection};
 use crate::error::Result;
 use crate::history::time::{day_start, text_time};
+use crate::outbox::DeliveryState;
 
 /// Who acts: `--by`, else `$SUDO_USER`, `$USER`, `$LOGNAME`, else the uid.
 pub fn operator(by: Option<&str>) -> String {
@@ -40,7 +41,11 @@ fn retry_verdict(s: &Selected, now: Option<&outbox_admin::AppNow>, tz: Tz) -> st
         return Err(claim);
     }
     if !RETRYABLE.contains(&s.state.as_str()) {
-        return Err(if s.state == "sent" { "already sent".to_string() } else { format!("it is {}", s.state) });
+        return Err(if s.state == DeliveryState::Sent.as_str() {
+            "already sent".to_string()
+        } else {
+            format!("it is {}", s.state)
+        });
     }
     let Some(now) = now else { return Err("it is no longer in the ledger".to_string()) };
     if !now.app_row {
@@ -94,7 +99,7 @@ pub async fn retry(db: &mut Db, tz: Tz, a: &RetryArgs, quiet: bool) -> Result<St
     let sel = Selection {
         ids: a.ids.clone(),
         states: RETRYABLE.to_vec(),
-        state: a.failed.then_some("failed"),
+        state: a.failed.then_some(DeliveryState::Failed.as_str()),
         address: a.address.clone(),
         ..Default::default()
     };
@@ -143,7 +148,7 @@ pub async fn retry(db: &mut Db, tz: Tz, a: &RetryArgs, quiet: bool) -> Result<St
 pub async fn discard(db: &mut Db, tz: Tz, a: &DiscardArgs, quiet: bool) -> Result<String> {
     let sel = Selection {
         ids: a.ids.clone(),
-        states: vec!["queued"],
+        states: vec![DeliveryState::Queued.as_str()],
         check: a.check.map(|c| c.slug()),
         queued_before: a.before.map(|d| day_start(d, tz)),
         ..Default::default()
@@ -155,7 +160,7 @@ pub async fn discard(db: &mut Db, tz: Tz, a: &DiscardArgs, quiet: bool) -> Resul
     for s in &selected {
         if let Some(claim) = claim_note(s, tz) {
             let _ = writeln!(skips, "skipped {}: {claim}", s.id);
-        } else if s.state != "queued" {
+        } else if s.state != DeliveryState::Queued.as_str() {
             let _ = writeln!(skips, "skipped {}: not queued (it is {})", s.id, s.state);
         } else {
             if !quiet {
@@ -175,7 +180,7 @@ pub async fn discard(db: &mut Db, tz: Tz, a: &DiscardArgs, quiet: bool) -> Resul
     let reason = if reason.is_empty() { "discarded by an operator" } else { reason };
     let n = if todo.is_empty() { 0 } else { outbox_admin::discard(db, &todo, &by, reason).await? };
     info!(discarded = n, skipped = selected.len() - todo.len(), by, reason, "outbox discard");
-    Ok(report(lines, n, "discarded", || format!("{by}: {reason}"), quiet, &skips))
+    Ok(report(lines, n, DeliveryState::Discarded.as_str(), || format!("{by}: {reason}"), quiet, &skips))
 }
 
 #[cfg(test)]

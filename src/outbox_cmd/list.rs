@@ -12,6 +12,9 @@ use crate::db::Db;
 use crate::db::outbox_admin::{self, ListFilter, Listed, ListedRow};
 use crate::error::Result;
 use crate::history::time::{json_time, text_time};
+use crate::outbox::DeliveryState;
+
+const QUEUED: &str = DeliveryState::Queued.as_str();
 
 /// One e-mail as `outbox --format json` prints it: the listed row, its
 /// times RFC 3339 in the business time zone.
@@ -46,8 +49,8 @@ pub fn list_text(rows: &[ListedRow], counts: &[(String, u64)], tz: Tz) -> String
         .iter()
         .map(|r| {
             let next = match (r.state.as_str(), r.next_attempt_at) {
-                ("queued", Some(t)) => text_time(t, tz),
-                ("queued", None) => "due".to_string(),
+                (QUEUED, Some(t)) => text_time(t, tz),
+                (QUEUED, None) => "due".to_string(),
                 _ => "-".to_string(),
             };
             [
@@ -95,7 +98,7 @@ pub fn list_text(rows: &[ListedRow], counts: &[(String, u64)], tz: Tz) -> String
             let when = r.last_attempt_at.map(|t| format!(" ({})", text_time(t, tz))).unwrap_or_default();
             let _ = writeln!(o, "{indent}last reply{when}: {}", crate::error::one_line(reply));
         }
-        if r.state == "discarded" {
+        if r.state == DeliveryState::Discarded.as_str() {
             let _ = writeln!(
                 o,
                 "{indent}discarded by {}: {}",

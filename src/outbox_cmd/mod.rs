@@ -22,14 +22,31 @@ mod list;
 pub use actions::{discard, operator, retry};
 pub use list::{Entry, list, list_text};
 
+use crate::outbox::DeliveryState as S;
+
 /// The states `outbox` lists by default.
-pub const DEFAULT_STATES: [&str; 3] = ["queued", "failed", "abandoned"];
+pub const DEFAULT_STATES: [&str; 3] = [S::Queued.as_str(), S::Failed.as_str(), S::Abandoned.as_str()];
 
 /// Every ledger state, in the order summaries name them.
-pub const STATES: [&str; 7] = ["queued", "failed", "abandoned", "discarded", "sent", "no_email", "bad_address"];
+pub const STATES: [&str; 7] = [
+    S::ALL[0].as_str(),
+    S::ALL[1].as_str(),
+    S::ALL[2].as_str(),
+    S::ALL[3].as_str(),
+    S::ALL[4].as_str(),
+    S::ALL[5].as_str(),
+    S::ALL[6].as_str(),
+];
 
 /// The states `retry` takes (`queued` ones are refreshed).
-pub const RETRYABLE: [&str; 6] = ["queued", "failed", "abandoned", "discarded", "bad_address", "no_email"];
+pub const RETRYABLE: [&str; 6] = [
+    S::Queued.as_str(),
+    S::Failed.as_str(),
+    S::Abandoned.as_str(),
+    S::Discarded.as_str(),
+    S::BadAddress.as_str(),
+    S::NoEmail.as_str(),
+];
 
 /// `s` for a count other than one: `1 e-mail`, `2 e-mails`.
 fn plural(n: u64) -> &'static str {

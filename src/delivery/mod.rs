@@ -120,7 +120,11 @@ pub async fn deliver(
         }
         return Err(e);
     }
-    tally.finish(db, &mut rep, per_check).await?;
+    // What is still pending: the held-back rejections (unless delivery stopped), then the confirmations.
+    if tally.stop.is_none() {
+        tally.end_streak(db, &mut rep, per_check).await?;
+    }
+    tally.confirm(db).await?;
     outbox::release(db, d.run_id).await?;
     if let Some(stop) = &tally.stop {
         rep.stopped = Some(stop.reason.clone());
@@ -340,19 +344,6 @@ impl<'a> Tally<'a> {
         }
         self.streak_reply.clear();
         Ok(())
-    }
-
-    /// Records what is still pending at the end of delivery.
-    async fn finish(
-        &mut self,
-        db: &mut Db,
-        rep: &mut DeliveryReport,
-        per_check: &mut HashMap<String, Counts>,
-    ) -> Result<()> {
-        if self.stop.is_none() {
-            self.end_streak(db, rep, per_check).await?;
-        }
-        self.confirm(db).await
     }
 }
 

@@ -191,10 +191,9 @@ pub async fn doctor(cfg: &Config) -> (String, u8) {
                 if missing.is_empty() {
                     privileges(&mut db, &mut l).await;
                 }
-                match db.applied_migrations().await {
-                    Ok(Some(v)) if MIGRATIONS.iter().all(|(m, _, _)| v.contains(m)) => {
-                        l.ok("migrations", format!("{} applied", v.len()))
-                    }
+                // A changed or unknown applied migration fails with its reason (78).
+                match db.pending_migrations().await {
+                    Ok(pending) if pending.is_empty() => l.ok("migrations", format!("{} applied", MIGRATIONS.len())),
                     Ok(_) => l.fail("migrations", &Error::Config("not applied: run `sigov-alerts migrate`".into())),
                     Err(e) => l.fail("migrations", &e),
                 }

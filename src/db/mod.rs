@@ -1,4 +1,5 @@
-//! The database connection, statement accounting and our own migrations.
+//! The database connection and statement accounting (our own migrations
+//! are in `migrate`).
 //! One connection does all the work of a run (the lock has its own), so
 //! every statement is counted in one place.
 
@@ -13,10 +14,13 @@ use crate::checks::Person;
 use crate::config::DbTarget;
 use crate::error::{Error, Result};
 
+pub mod migrate;
 pub mod outbox;
 pub mod outbox_admin;
 pub mod read;
 pub mod write;
+
+pub use migrate::{MIGRATIONS, MIGRATIONS_TABLE, not_migrated};
 
 /// How long closing a connection may take (the server cleans up anyway).
 pub const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -65,17 +69,6 @@ pub trait Within<T>: Future<Output = std::result::Result<T, sqlx::Error>> + Size
 }
 
 impl<T, F: Future<Output = std::result::Result<T, sqlx::Error>>> Within<T> for F {}
-
-/// The bookkeeping table of our migrations.
-pub const MIGRATIONS_TABLE: &str = "_sigov_alerts_migrations";
-
-/// Our migrations, in order: (version, description, SQL).
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "create runs", include_str!("../../migrations/0001_create_runs.sql")),
-    (2, "create deliveries", include_str!("../../migrations/0002_create_deliveries.sql")),
-    (3, "claims and exit codes", include_str!("../../migrations/0003_claims_and_exit_codes.sql")),
-    (4, "outbox claim order", include_str!("../../migrations/0004_outbox_order.sql")),
-];
 
 /// Every column of the app's tables that the statements of `read`, `write`
 /// and `outbox` name, by table (`doctor` checks them all; a test keeps this
@@ -141,11 +134,6 @@ pub const APP_COLUMNS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The error of a command that needs our tables before `migrate` ran.
-pub fn not_migrated() -> Error {
-    Error::Config("the tool's tables are missing or out of date: run `sigov-alerts migrate` first".into())
-}
-
 /// A connection with a statement counter.
 pub struct Db {
     conn: MySqlConnection,
@@ -203,67 +191,6 @@ impl Db {
     pub async fn exec(&mut self, what: &str, sql: &'static str) -> Result<()> {
         sqlx::query(sql).execute(self.conn()).within(what).await?;
         Ok(())
-    }
-
-    /// The versions of our migrations applied, or `None` when the
-    /// bookkeeping table does not exist.
-    pub async fn applied_migrations(&mut self) -> Result<Option<Vec<i64>>> {
-        // language=MySQL
-        match sqlx::query_scalar("SELECT version FROM _sigov_alerts_migrations ORDER BY version")
-            .fetch_all(self.conn())
-            .bounded()
-            .await
-        {
-            Ok(versions) => Ok(Some(versions)),
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42S02") => Ok(None),
-            Err(e) => Err(Error::db("reading migrations", e)),
-        }
-    }
-
-    /// Whether every migration is applied.
-    pub async fn is_migrated(&mut self) -> Result<bool> {
-        let applied = self.applied_migrations().await?.unwrap_or_default();
-        Ok(MIGRATIONS.iter().all(|(v, _, _)| applied.contains(v)))
-    }
-
-    /// Refuses to go on before every migration is applied (exit 78).
-    pub async fn require_migrated(&mut self) -> Result<()> {
-        if self.is_migrated().await? { Ok(()) } else { Err(not_migrated()) }
-    }
-
-    /// Applies the missing migrations; returns the versions applied now.
-    pub async fn migrate(&mut self) -> Result<Vec<i64>> {
-        // language=MySQL
-        self.exec(
-            "creating the migrations table",
-            "CREATE TABLE IF NOT EXISTS _sigov_alerts_migrations (
-               version BIGINT NOT NULL PRIMARY KEY,
-               description VARCHAR(255) NOT NULL,
-               checksum CHAR(64) NOT NULL,
-               applied_at DATETIME(6) NOT NULL
-             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
-        )
-        .await?;
-        let applied = self.applied_migrations().await?.unwrap_or_default();
-        let mut done = Vec::new();
-        for (version, description, sql) in MIGRATIONS {
-            if applied.contains(version) {
-                continue;
-            }
-            let what = format!("applying migration {version} ({description})");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(self.conn()).within(&what).await?;
-            // language=MySQL
-            sqlx::query(
-                "INSERT INTO _sigov_alerts_migrations (version, description, checksum, applied_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6))",
-            )
-            .bind(version)
-            .bind(description)
-            .bind(crate::ledger::sha256_hex(sql))
-            .execute(self.conn())
-            .within(&what).await?;
-            done.push(*version);
-        }
-        Ok(done)
     }
 
     /// Closes the connection cleanly.

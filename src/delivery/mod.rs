@@ -123,7 +123,11 @@ pub async fn deliver(
         }
         return Err(e);
     }
-    tally.finish(db, &mut rep, per_check).await?;
+    // What is still pending: the held-back rejections (unless delivery stopped), then the confirmations.
+    if tally.stop.is_none() {
+        tally.end_streak(db, &mut rep, per_check).await?;
+    }
+    tally.confirm(db).await?;
     outbox::release(db, d.run_id).await?;
     if let Some(stop) = &tally.stop {
         rep.stopped = Some(stop.reason.clone());

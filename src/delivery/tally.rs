@@ -226,19 +226,6 @@ impl<'a> Tally<'a> {
         self.streak_reply.clear();
         Ok(())
     }
-
-    /// Records what is still pending at the end of delivery.
-    pub(super) async fn finish(
-        &mut self,
-        db: &mut Db,
-        rep: &mut DeliveryReport,
-        per_check: &mut HashMap<Check, Counts>,
-    ) -> Result<()> {
-        if self.stop.is_none() {
-            self.end_streak(db, rep, per_check).await?;
-        }
-        self.confirm(db).await
-    }
 }
 
 /// Whether a permanent reply's enhanced status code (RFC 3463) is about the

@@ -11,6 +11,7 @@ mod delivery;
 mod faults;
 mod galera;
 mod history;
+mod migrate;
 mod ops;
 mod outbox;
 mod project_deadlines;

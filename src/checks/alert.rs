@@ -319,6 +319,12 @@ pub fn jours_text(n: i64) -> String {
     if n == 1 { "1 jour".to_string() } else { format!("{n} jours") }
 }
 
+/// `alerts` sorted by item, kind, then recipient, for stable output.
+pub fn sorted(mut alerts: Vec<Alert>) -> Vec<Alert> {
+    sort_alerts(&mut alerts);
+    alerts
+}
+
 /// Sorts alerts by item, kind, then recipient, for stable output.
 pub fn sort_alerts(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {

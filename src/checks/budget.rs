@@ -5,10 +5,8 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::team::{MemberRow, Role, Teams, with_roles};
-use super::{
-    Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, day_period, fit_title, sort_alerts,
-};
+use super::team::{MemberRow, Teams, to_creator_and_principal};
+use super::{Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, day_period, fit_title, sorted};
 use crate::pyfmt::{Json, context_round, decimal_fixed, decimal_to_float, dumps};
 
 /// What the registry knows of this check.
@@ -88,13 +86,10 @@ pub fn evaluate(projects: &[BudgetRow], members: &[MemberRow], today: NaiveDate)
 
         let titre = fit_title("🔴 Budget dépassé - ", nom, "");
         let draft = Draft::new(AlertKind::BudgetDepasse, &p.project.id, day_period(today), &p.project, titre, contexte);
-        for (who, role) in with_roles(&p.creator, principal, []) {
-            let suffix = if role == Role::Principal { PRINCIPAL_SUFFIX } else { CREATOR_SUFFIX };
-            out.push(draft.to(who, format!("{base}{suffix}")));
-        }
+        let suffixes = (PRINCIPAL_SUFFIX, CREATOR_SUFFIX);
+        out.extend(to_creator_and_principal(&draft, &p.creator, principal, &base, suffixes));
     }
-    sort_alerts(&mut out);
-    out
+    sorted(out)
 }
 
 #[cfg(test)]
@@ -102,10 +97,8 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
     use crate::checks::{AppDedup, Check};
-
-    const TODAY: &str = "2026-03-16";
 
     fn dec(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()

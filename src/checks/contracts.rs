@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use super::team::{MemberRow, Teams, recipient_set};
 use super::{
     Alert, AlertKind, AppDedup, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, dashed, fr_date, jours_text,
-    sort_alerts,
+    sorted,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -117,17 +117,15 @@ pub fn evaluate(
             out.push(draft.to(who, message.clone()));
         }
     }
-    sort_alerts(&mut out);
-    out
+    sorted(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::Check;
-    use crate::checks::testkit::{d, user};
+    use crate::checks::testkit::{TODAY, d, user};
 
-    const TODAY: &str = "2026-03-16";
     const CONTRACT_ID: &str = "cccccccc00004000800000000000d004";
     const DASHED: &str = "cccccccc-0000-4000-8000-00000000d004";
 

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use super::team::{MemberRow, Role, Teams, with_roles};
 use super::{
     Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, day_period, fit_title, fr_date,
-    jours_text, sort_alerts,
+    jours_text, sorted,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -138,16 +138,13 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
             out.push(draft.to(who, format!("{base}{}", suffix(role))));
         }
     }
-    sort_alerts(&mut out);
-    out
+    sorted(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
-
-    const TODAY: &str = "2026-03-16";
+    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
 
     fn project(id: &str, due: &str) -> ProjectRow {
         ProjectRow {

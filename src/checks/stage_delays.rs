@@ -3,10 +3,10 @@
 
 use chrono::NaiveDate;
 
-use super::team::{MemberRow, Role, Teams, with_roles};
+use super::team::{MemberRow, Teams, to_creator_and_principal};
 use super::{
     Alert, AlertKind, AppTable, DedupRule, Draft, Person, ProjectFacts, Spec, StageFacts, dashed, day_period,
-    fit_title, fr_date, jours_text, sort_alerts,
+    fit_title, fr_date, jours_text, sorted,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -87,22 +87,18 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
 
         let mut draft = Draft::new(AlertKind::RetardEtape, &s.stage.id, day_period(today), &s.project, titre, contexte);
         draft.stage = Some(s.stage.clone());
-        for (who, role) in with_roles(&s.creator, principal, []) {
-            let suffix = if role == Role::Principal { PRINCIPAL_SUFFIX } else { CREATOR_SUFFIX };
-            out.push(draft.to(who, format!("{base}{suffix}")));
-        }
+        let suffixes = (PRINCIPAL_SUFFIX, CREATOR_SUFFIX);
+        out.extend(to_creator_and_principal(&draft, &s.creator, principal, &base, suffixes));
     }
-    sort_alerts(&mut out);
-    out
+    sorted(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
     use crate::checks::{AppDedup, Check};
 
-    const TODAY: &str = "2026-03-16";
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
 
     fn stage(id: &str, due: &str) -> StageRow {

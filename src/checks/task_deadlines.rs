@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::team::{MemberRow, Teams};
 use super::{
     Alert, AlertKind, AppDedup, AppTable, DedupRule, Draft, Person, ProjectFacts, SkipReason, Spec, dashed, day_period,
-    fit_title, fr_date, jours_text, sort_alerts,
+    fit_title, fr_date, jours_text, sorted,
 };
 use crate::pyfmt::{Json, dumps};
 
@@ -98,17 +98,15 @@ pub fn evaluate(tasks: &[TaskRow], members: &[MemberRow], today: NaiveDate) -> V
             out.push(alert(p, format!("La tâche '{nom}' du projet '{projet}' (assignée à {assignee}) {late}."), None));
         }
     }
-    sort_alerts(&mut out);
-    out
+    sorted(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::Check;
-    use crate::checks::testkit::{assert_fitted, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
 
-    const TODAY: &str = "2026-03-16";
     const TASK_ID: &str = "bbbbbbbb00004000800000000000c003";
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
 

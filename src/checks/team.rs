@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::Person;
+use super::{Alert, Draft, Person};
 
 /// An active assignment (`date_fin IS NULL`) on a project.
 #[derive(Debug, Clone)]
@@ -102,5 +102,24 @@ pub fn with_roles<'a>(
     recipient_set(std::iter::once(creator).chain(principal).chain(others))
         .into_values()
         .map(|who| (who, role_of(who, principal, creator)))
+        .collect()
+}
+
+/// The alerts of `draft` to a project's creator and principal (one each, or
+/// one if they are the same person): the message is `base` followed by
+/// `principal_suffix` for the principal and `creator_suffix` for the creator.
+pub fn to_creator_and_principal(
+    draft: &Draft,
+    creator: &Person,
+    principal: Option<&Person>,
+    base: &str,
+    (principal_suffix, creator_suffix): (&str, &str),
+) -> Vec<Alert> {
+    with_roles(creator, principal, [])
+        .into_iter()
+        .map(|(who, role)| {
+            let suffix = if role == Role::Principal { principal_suffix } else { creator_suffix };
+            draft.to(who, format!("{base}{suffix}"))
+        })
         .collect()
 }

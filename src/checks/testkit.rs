@@ -4,6 +4,9 @@ use chrono::NaiveDate;
 
 use super::*;
 
+/// The business day of the check unit tests.
+pub const TODAY: &str = "2026-03-16";
+
 /// An enabled user with an address.
 pub fn user(id: &str) -> Person {
     Person {

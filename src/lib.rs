@@ -23,6 +23,7 @@ pub mod pyfmt;
 pub mod report;
 pub mod runs;
 pub mod signals;
+mod stored;
 
 use std::io::IsTerminal;
 use std::path::Path;

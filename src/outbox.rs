@@ -18,61 +18,25 @@ use crate::db::Db;
 use crate::db::Within;
 use crate::error::{Error, Result};
 
-/// The state of a ledger row's e-mail, as stored in
-/// `sigov_alerts_deliveries.state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    /// Waiting to be sent (again): the outbox.
-    Queued,
-    /// Accepted by the relay.
-    Sent,
-    /// Rejected permanently by the relay.
-    Failed,
-    /// Given up: too old, or its app row is gone.
-    Abandoned,
-    /// Cancelled by an operator (`outbox discard`).
-    Discarded,
-    /// Never mailed: the recipient had no address (R9).
-    NoEmail,
-    /// Never mailed: the address was not a valid mailbox (R9).
-    BadAddress,
-}
-
-impl DeliveryState {
-    /// Every state, in the order summaries name them.
-    pub const ALL: [DeliveryState; 7] = [
-        DeliveryState::Queued,
-        DeliveryState::Failed,
-        DeliveryState::Abandoned,
-        DeliveryState::Discarded,
-        DeliveryState::Sent,
-        DeliveryState::NoEmail,
-        DeliveryState::BadAddress,
-    ];
-
-    /// The stored value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Queued => "queued",
-            DeliveryState::Sent => "sent",
-            DeliveryState::Failed => "failed",
-            DeliveryState::Abandoned => "abandoned",
-            DeliveryState::Discarded => "discarded",
-            DeliveryState::NoEmail => "no_email",
-            DeliveryState::BadAddress => "bad_address",
-        }
-    }
-
-    /// The state stored as `s`.
-    pub fn parse(s: &str) -> Option<DeliveryState> {
-        DeliveryState::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for DeliveryState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::stored_enum! {
+    /// The state of a ledger row's e-mail, as stored in
+    /// `sigov_alerts_deliveries.state`; declared in the order summaries name
+    /// them.
+    pub enum DeliveryState {
+        /// Waiting to be sent (again): the outbox.
+        Queued = "queued",
+        /// Rejected permanently by the relay.
+        Failed = "failed",
+        /// Given up: too old, or its app row is gone.
+        Abandoned = "abandoned",
+        /// Cancelled by an operator (`outbox discard`).
+        Discarded = "discarded",
+        /// Accepted by the relay.
+        Sent = "sent",
+        /// Never mailed: the recipient had no address (R9).
+        NoEmail = "no_email",
+        /// Never mailed: the address was not a valid mailbox (R9).
+        BadAddress = "bad_address",
     }
 }
 

@@ -12,57 +12,22 @@ use crate::db::Db;
 use crate::db::Within;
 use crate::error::{Error, Result};
 
-/// The status of a run row, as stored in `sigov_alerts_runs.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Started, not ended yet (or its process died: see `Crashed`).
-    Running,
-    /// Ended with every e-mail sent.
-    Ok,
-    /// Ended with e-mails still queued or rejected, or alerts skipped as data errors.
-    Partial,
-    /// The check failed; nothing of it was committed.
-    Failed,
-    /// A signal stopped the run before the check ran or finished.
-    Interrupted,
-    /// The process ended without recording its end: closed by a later run
-    /// (`close_orphans`) or after a fatal error (`abort_runs`).
-    Crashed,
-}
-
-impl RunStatus {
-    /// Every status.
-    pub const ALL: [RunStatus; 6] = [
-        RunStatus::Running,
-        RunStatus::Ok,
-        RunStatus::Partial,
-        RunStatus::Failed,
-        RunStatus::Interrupted,
-        RunStatus::Crashed,
-    ];
-
-    /// The stored value.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Ok => "ok",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-            RunStatus::Crashed => "crashed",
-        }
-    }
-
-    /// The status stored as `s`.
-    pub fn parse(s: &str) -> Option<RunStatus> {
-        RunStatus::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::stored_enum! {
+    /// The status of a run row, as stored in `sigov_alerts_runs.status`.
+    pub enum RunStatus {
+        /// Started, not ended yet (or its process died: see `Crashed`).
+        Running = "running",
+        /// Ended with every e-mail sent.
+        Ok = "ok",
+        /// Ended with e-mails still queued or rejected, or alerts skipped as data errors.
+        Partial = "partial",
+        /// The check failed; nothing of it was committed.
+        Failed = "failed",
+        /// A signal stopped the run before the check ran or finished.
+        Interrupted = "interrupted",
+        /// The process ended without recording its end: closed by a later run
+        /// (`close_orphans`) or after a fatal error (`abort_runs`).
+        Crashed = "crashed",
     }
 }
 

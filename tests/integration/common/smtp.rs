@@ -132,6 +132,16 @@ impl SmtpSink {
         f(&mut self.state.lock().unwrap().behaviour);
     }
 
+    /// Answers RCPT for each of `addresses` with `reply`, in which `{addr}`
+    /// stands for the address (e.g. `550 5.1.1 <{addr}>: no such user`).
+    pub fn refuse(&self, addresses: &[&str], reply: &str) {
+        self.configure(|b| {
+            for a in addresses {
+                b.rcpt_replies.insert(a.to_string(), reply.replace("{addr}", a));
+            }
+        });
+    }
+
     /// Messages received so far.
     pub fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()

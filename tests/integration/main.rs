@@ -14,3 +14,4 @@ mod history;
 mod ops;
 mod outbox;
 mod project_deadlines;
+mod secrets;

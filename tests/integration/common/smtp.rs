@@ -393,7 +393,7 @@ fn hold(state: &Arc<Mutex<State>>, first_of_session: bool) -> bool {
 }
 
 /// Standard base64 (for AUTH PLAIN).
-fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {

@@ -6,7 +6,6 @@
 //! (hold after N messages, then kill), never by sleeping and hoping.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use crate::common::{Ran, Sigov, SmtpSink, Spawned, TestDb, per_message_id, relay_down};
 use crate::project_deadlines::AT;
@@ -144,14 +143,11 @@ fn relay_refusing_the_password_fails_nothing_tries_once_and_delivers_once_fixed(
 }
 
 #[test]
-fn a_relay_deferring_everything_trips_the_breaker_within_seconds_all_stays_queued() {
+fn a_relay_deferring_everything_trips_the_breaker_after_a_few_e_mails_all_stays_queued() {
     let (mut db, sink) = bulk_and_sink(200);
     sink.configure(|b| b.rcpt_all = Some("451 4.3.0 try again later".into()));
-    let start = Instant::now();
-    let ran = run(&db, &sink.url(), &RUN_ALL, 75);
-    let took = start.elapsed();
-    assert!(took < Duration::from_secs(30), "took {took:?}");
-    ran.assert_stderr(&["circuit_breaker"]);
+    // The breaker, not the 200 e-mails' retries, ends the run: a handful tried.
+    run(&db, &sink.url(), &RUN_ALL, 75).assert_stderr(&["circuit_breaker"]);
     assert_eq!(queued(&mut db), 200);
     assert!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE attempts > 0") <= 5);
     // 421 stops at once: the relay is shutting down.
@@ -187,16 +183,16 @@ fn the_same_permanent_reply_for_every_recipient_is_the_relay_s_fault() {
 }
 
 #[test]
-fn a_server_that_never_greets_ends_the_run_within_smtp_timeout() {
+fn a_server_that_never_greets_ends_the_run_on_smtp_timeout() {
     let (mut db, sink) = bulk_and_sink(5);
     sink.configure(|b| b.silent = true);
-    // send_timeout is long: only smtp_timeout bounds the greeting.
+    // send_timeout is long: only smtp_timeout bounds the greeting, and the
+    // error names it.
     let cfg = db.file("t.toml", "smtp_timeout = \"2s\"\nsend_timeout = \"60s\"\n");
-    let start = Instant::now();
-    let ran = db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).expect(75);
-    let took = start.elapsed();
-    assert!(took < Duration::from_secs(6), "took {took:?} (3 × smtp_timeout)");
-    ran.assert_stderr(&["greeting"]);
+    let ran = db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).spawn().finish().expect(75);
+    ran.assert_stderr(&["to the greeting within 2s (smtp_timeout)"]);
+    assert!(!ran.stderr.contains("send_timeout"), "{ran:?}");
+    assert!(sink.sessions() >= 1, "the run reached the server");
     assert_eq!(queued(&mut db), 5);
 }
 
@@ -267,17 +263,14 @@ fn a_stalled_database_ends_the_run_with_75_within_database_timeout() {
     // The relay holds the first message; the database is stopped meanwhile.
     sink.configure(|b| b.block_after = Some(0));
     let cfg = db.file("t.toml", "database_timeout = \"3s\"\n");
-    let mut run = db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).spawn();
+    let run = db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).spawn();
     assert!(sink.wait_for(60, |s| s.blocked() == 1), "the run never reached delivery");
     server.stop_process(); // SIGSTOP: the server accepts nothing, answers nothing
-    let start = Instant::now();
     sink.release();
-    while run.ended().is_none() {
-        assert!(start.elapsed() < Duration::from_secs(9), "still waiting after 3 × database_timeout");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The confirmation of the sent message gets no answer: the run ends, and
+    // says that database_timeout ended it.
     let ran = run.finish().expect(75);
-    ran.assert_stderr(&["database_timeout"]);
+    ran.assert_stderr(&["no answer from the database within 3s (database_timeout)"]);
     assert!(ran.stderr.lines().all(|l| l.len() < 2000), "no statement text in the log: {ran:?}");
 }
 

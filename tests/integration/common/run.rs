@@ -280,6 +280,23 @@ impl Spawned {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// Waits until its stderr holds `text` (at most [`SAFETY`]); panics when
+    /// it ends before.
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, text: &str) {
+        let end = Instant::now() + SAFETY;
+        while !self.stderr_so_far().contains(text) {
+            if let Some(status) = self.ended() {
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
+                panic!("`{}` ended ({status}) before printing {text:?}: {}", self.what, self.stderr_so_far());
+            }
+            assert!(Instant::now() < end, "`{}` never printed {text:?}: {}", self.what, self.stderr_so_far());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// SIGKILL, and reaps it.
     pub fn kill(mut self) -> Ran {
         self.child.kill().expect("kill");

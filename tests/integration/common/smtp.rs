@@ -34,8 +34,6 @@ pub struct Behaviour {
     pub silent: bool,
     /// Keep messages in memory (off for benchmarks: count only).
     pub keep: bool,
-    /// Wait this long before answering the end of DATA.
-    pub data_delay_ms: u64,
     /// Offer STARTTLS with this server configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// With `tls`: TLS from the first byte (smtps) instead of STARTTLS.
@@ -330,10 +328,6 @@ fn dialogue<S: Read + Write>(
                 }
             }
             let data = String::from_utf8_lossy(&data).into_owned();
-            let delay = state.lock().unwrap().behaviour.data_delay_ms;
-            if delay > 0 {
-                thread::sleep(std::time::Duration::from_millis(delay));
-            }
             if !hold(state, std::mem::take(&mut first_message)) {
                 return Ok(Next::Done);
             }

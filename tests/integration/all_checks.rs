@@ -1,15 +1,14 @@
 //! The five checks together (spec §3.2–§3.5, R4, R7, R8, R10, R13) on a
 //! real MariaDB and SMTP server, run twice.
 
-use crate::common::{SmtpSink, TestDb, all_output, header, parts, uid};
+use crate::common::{Ran, SmtpSink, TestDb, header, parts, uid};
+use crate::project_deadlines::AT;
 
-const AT: &str = "2026-03-16T08:00:00+01:00";
+/// `run-all` at [`AT`], for real.
+const RUN_ALL: [&str; 4] = ["run-all", "--at", AT, "--replay"];
 
 pub fn people(db: &mut TestDb) {
-    db.reference();
-    db.user("c1", "Claire", "Martin", "claire@example.org", (true, true, false))
-        .user("b1", "Bruno", "Petit", "bruno@example.org", (true, true, false))
-        .user("a1", "Alice", "Roux", "alice@example.org", (true, true, false))
+    db.team()
         .user("f1", "Fabien", "Externe", "fabien@example.org", (true, true, false))
         .user("5a", "Sarah", "Admin", "sarah@example.org", (true, true, true))
         .user("5b", "Serge", "Ancien", "serge@example.org", (false, true, true));
@@ -44,18 +43,28 @@ pub fn items(db: &mut TestDb, p: &str) {
     );
 }
 
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", all_output(out)))
+/// The people and one copy of the items; a sink.
+fn scenario() -> (TestDb, SmtpSink) {
+    let mut db = TestDb::new();
+    people(&mut db);
+    items(&mut db, "");
+    (db, SmtpSink::start())
+}
+
+/// `args` mailing to `sink`, exit `code`.
+fn run(db: &TestDb, sink: &SmtpSink, args: &[&str], code: i32) -> Ran {
+    db.sigov(args).smtp(sink.url()).expect(code)
+}
+
+/// Rows of both app tables.
+fn all_rows(db: &mut TestDb) -> i64 {
+    db.alerts() + db.count("SELECT COUNT(*) FROM core_notificationetape")
 }
 
 #[test]
 fn all_five_checks_twice_second_run_nothing_new() {
-    let mut db = TestDb::new();
-    people(&mut db);
-    items(&mut db, "");
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let (mut db, sink) = scenario();
+    run(&db, &sink, &RUN_ALL, 0);
 
     // Stage delays: creator + principal, code in the title, display name in the mail (R7).
     let stage = db.rows(
@@ -63,21 +72,23 @@ fn all_five_checks_twice_second_run_nothing_new() {
          COALESCE(emetteur_id, 'NULL'), COALESCE(cas_test_id, 'NULL') FROM core_notificationetape ORDER BY destinataire_id",
     );
     assert_eq!(stage.len(), 2);
-    assert_eq!(stage[0][0], uid("b1"));
-    assert_eq!(stage[0][1], "RETARD_ETAPE");
-    assert_eq!(stage[0][2], "🔴 Étape CONCEPTION - EN RETARD");
-    assert_eq!(
-        stage[0][3],
-        "L'étape 'CONCEPTION' du projet 'Portail RH' est en retard de 3 jours (date de fin prévue : 13/03/2026). En tant que responsable, une action urgente est requise pour rattraper le retard."
+    let context = format!(
+        r#"{{"jours_retard": 3, "date_fin_prevue": "2026-03-13", "type_alerte": "RETARD_ETAPE", "projet_id": "{}", "projet_nom": "Portail RH", "etape_nom": "CONCEPTION"}}"#,
+        crate_dashed(&uid("aa01"))
     );
     assert_eq!(
-        stage[0][4],
-        format!(
-            r#"{{"jours_retard": 3, "date_fin_prevue": "2026-03-13", "type_alerte": "RETARD_ETAPE", "projet_id": "{}", "projet_nom": "Portail RH", "etape_nom": "CONCEPTION"}}"#,
-            crate_dashed(&uid("aa01"))
-        )
+        stage[0],
+        [
+            &uid("b1"),
+            "RETARD_ETAPE",
+            "🔴 Étape CONCEPTION - EN RETARD",
+            "L'étape 'CONCEPTION' du projet 'Portail RH' est en retard de 3 jours (date de fin prévue : 13/03/2026). En tant que responsable, une action urgente est requise pour rattraper le retard.",
+            &context,
+            "0",
+            "NULL",
+            "NULL",
+        ]
     );
-    assert_eq!(&stage[0][5..], ["0", "NULL", "NULL"]);
 
     // Tasks: assignee with access (first form), principal (second form, twice), no-access assignee skipped.
     let tasks = db.rows(
@@ -105,14 +116,13 @@ fn all_five_checks_twice_second_run_nothing_new() {
         "SELECT destinataire_id, titre, message, donnees_contexte FROM core_alerteprojet WHERE type_alerte = 'BUDGET_DEPASSE' ORDER BY destinataire_id",
     );
     assert_eq!(budget.len(), 2);
-    assert_eq!(budget[0][1], "🔴 Budget dépassé - Portail RH");
     assert_eq!(
-        budget[0][2],
-        "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 15000.00 EUR, Budget consommé : 20000.00 EUR, Dépassement : 5000.00 EUR (+33.3%). En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses."
-    );
-    assert_eq!(
-        budget[0][3],
-        r#"{"budget_previsionnel": 15000.0, "budget_consomme": 20000.0, "depassement": 5000.0, "pourcentage_depassement": 33.333333333333336, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#
+        budget[0][1..],
+        [
+            "🔴 Budget dépassé - Portail RH",
+            "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 15000.00 EUR, Budget consommé : 20000.00 EUR, Dépassement : 5000.00 EUR (+33.3%). En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses.",
+            r#"{"budget_previsionnel": 15000.0, "budget_consomme": 20000.0, "depassement": 5000.0, "pourcentage_depassement": 33.333333333333336, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#,
+        ]
     );
 
     // Contracts: active superuser + principal (inactive superuser and creator not), both kinds.
@@ -135,7 +145,7 @@ fn all_five_checks_twice_second_run_nothing_new() {
     ));
 
     // 2 stage + 3 task + 2 budget + 4 contract rows, one e-mail each.
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
+    assert_eq!(db.alerts(), 9);
     let mails = sink.received();
     assert_eq!(mails.len(), 11);
     let budget_to_bruno = mails
@@ -151,15 +161,10 @@ fn all_five_checks_twice_second_run_nothing_new() {
     assert!(html.contains("Conception"), "R7: the stage mail has an HTML part");
 
     // Second run the same day, and again the next day for the once-ever contracts.
-    let out = db.run(&sink.url(), &["run-all", "--at", "2026-03-16T16:00:00+01:00", "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(
-        db.count("SELECT COUNT(*) FROM core_alerteprojet") + db.count("SELECT COUNT(*) FROM core_notificationetape"),
-        11
-    );
+    run(&db, &sink, &["run-all", "--at", "2026-03-16T16:00:00+01:00", "--replay"], 0);
+    assert_eq!(all_rows(&mut db), 11);
     assert_eq!(sink.count(), 11);
-    let out = db.run(&sink.url(), &["check-contract-expiration", "--at", "2026-03-20T08:00:00+01:00", "--replay"]);
-    assert_eq!(out.status.code(), Some(0));
+    run(&db, &sink, &["check-contract-expiration", "--at", "2026-03-20T08:00:00+01:00", "--replay"], 0);
     assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet WHERE type_alerte LIKE 'CONTRAT%'"), 4);
 }
 
@@ -169,13 +174,9 @@ fn crate_dashed(id: &str) -> String {
 
 #[test]
 fn contract_warning_catches_up_after_missed_days_r10() {
-    let mut db = TestDb::new();
-    people(&mut db);
-    items(&mut db, "");
-    let sink = SmtpSink::start();
+    let (mut db, sink) = scenario();
     // 12 days left: upstream (exactly 30) would never warn again.
-    let out = db.run(&sink.url(), &["check-contract-expiration", "--at", "2026-04-03T08:00:00+02:00", "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    run(&db, &sink, &["check-contract-expiration", "--at", "2026-04-03T08:00:00+02:00", "--replay"], 0);
     let rows =
         db.rows("SELECT message, donnees_contexte FROM core_alerteprojet WHERE type_alerte = 'CONTRAT_EXPIRATION'");
     assert_eq!(rows.len(), 2);
@@ -192,10 +193,9 @@ fn statement_count_is_the_same_on_a_ten_times_larger_database_r13() {
             items(&mut db, &format!("{i:02x}"));
         }
         let sink = SmtpSink::start();
-        let dry = json(&db.run(&sink.url(), &["run-all", "--at", AT, "--dry-run", "--format", "json"]));
-        let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay", "--format", "json"]);
-        let real = json(&out);
-        assert_eq!(sink.count(), 11 * copies, "{}", all_output(&out));
+        let dry = run(&db, &sink, &["run-all", "--at", AT, "--dry-run", "--format", "json"], 0).json();
+        let real = run(&db, &sink, &[&RUN_ALL[..], &["--format", "json"]].concat(), 0).json();
+        assert_eq!(sink.count(), 11 * copies);
         (dry["statements"].as_u64().unwrap(), real["statements"].as_u64().unwrap())
     };
     let small = statements(1);
@@ -206,18 +206,11 @@ fn statement_count_is_the_same_on_a_ten_times_larger_database_r13() {
 
 #[test]
 fn digest_mode_sends_one_mail_per_recipient_rows_stay_one_per_alert() {
-    let mut db = TestDb::new();
-    people(&mut db);
-    items(&mut db, "");
-    let cfg = db.dir.path().join("digest.toml");
-    std::fs::write(&cfg, "mail_mode = \"digest\"\n").unwrap();
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(
-        db.count("SELECT COUNT(*) FROM core_alerteprojet") + db.count("SELECT COUNT(*) FROM core_notificationetape"),
-        11
-    );
+    let (mut db, sink) = scenario();
+    let cfg = db.file("digest.toml", "mail_mode = \"digest\"\n");
+    let digest = |db: &TestDb| db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).expect(0);
+    digest(&db);
+    assert_eq!(all_rows(&mut db), 11);
     let mails = sink.received();
     let mut to: Vec<&str> = mails.iter().map(|m| m.to[0].as_str()).collect();
     to.sort();
@@ -230,33 +223,23 @@ fn digest_mode_sends_one_mail_per_recipient_rows_stay_one_per_alert() {
     {
         assert!(text.contains(heading), "{heading}: {text}");
     }
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 11);
+    assert_eq!(db.deliveries("sent"), 11);
     // Nothing new on a second run.
-    let out = db.run(&sink.url(), &["--config", cfg.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0));
+    digest(&db);
     assert_eq!(sink.count(), 4);
 }
 
 #[test]
 fn run_all_keeps_going_when_one_check_fails_and_merges_the_exit_code() {
-    let mut db = TestDb::new();
-    people(&mut db);
-    items(&mut db, "");
+    let (mut db, sink) = scenario();
     // The contracts table disappears (an app migration gone wrong).
     db.exec("SET FOREIGN_KEY_CHECKS = 0; DROP TABLE core_contratgarantie; SET FOREIGN_KEY_CHECKS = 1;");
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    let report = json(&out);
+    let ran = run(&db, &sink, &[&RUN_ALL[..], &["--format", "json"]].concat(), 78);
+    let report = ran.json();
     let status: Vec<&str> =
         report["checks"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
     assert_eq!(status, ["ok", "ok", "ok", "ok", "failed"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("check-contract-expiration: reading maintenance contracts:")
-            && err.contains("core_contratgarantie"),
-        "{err}"
-    );
+    ran.assert_stderr(&["check-contract-expiration: reading maintenance contracts:", "core_contratgarantie"]);
     // The other checks' rows and e-mails went through.
     assert_eq!(sink.count(), 7);
     assert_eq!(

@@ -1,24 +1,15 @@
-//! CLI behaviour: exit codes, one-line errors, locks, secrets, help.
+//! CLI behaviour: exit codes, one-line errors, locks, help, doctor and
+//! privileges.
 
 use std::fs::OpenOptions;
 
-use crate::common::{SmtpSink, TestDb, all_output};
-use crate::project_deadlines::{AT, scenario};
-
-fn bin() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sigov-alerts"));
-    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
+use crate::common::{Sigov, SmtpSink, TestDb, free_port};
+use crate::project_deadlines::{AT, CHECK, scenario};
 
 #[test]
 fn help_lists_the_commands_and_exit_codes() {
-    let out = bin().arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&out.stdout);
-    for c in ["check-project-deadlines", "run-all", "migrate", "doctor"] {
-        assert!(help.contains(c), "{help}");
-    }
-    assert!(help.contains("75  temporary"));
+    let ran = Sigov::new(&["--help"]).expect(0);
+    ran.assert_stdout(&["check-project-deadlines", "run-all", "migrate", "doctor", "75  temporary"]);
 }
 
 #[test]
@@ -26,28 +17,28 @@ fn bad_config_value_is_one_line_naming_the_key_78() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "timezone = \"Mars/Olympus\"\n").unwrap();
-    let out = bin().arg("--config").arg(&cfg).arg("migrate").output().unwrap();
-    assert_eq!(out.status.code(), Some(78));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("sigov-alerts: error: configuration: timezone:"), "{err}");
+    Sigov::new(&["migrate"]).config(&cfg).expect(78).error_line("sigov-alerts: error: configuration: timezone:");
 
     std::fs::write(&cfg, "databse_url = \"x\"\n").unwrap();
-    let out = bin().arg("--config").arg(&cfg).arg("migrate").output().unwrap();
-    assert_eq!(out.status.code(), Some(78));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("databse_url"));
+    Sigov::new(&["migrate"]).config(&cfg).expect(78).assert_stderr(&["databse_url"]);
 
-    let out = bin().args(["run-all", "--at", "yesterday"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    Sigov::new(&["run-all", "--at", "yesterday"]).expect(2);
 }
 
 #[test]
 fn migrate_is_idempotent() {
     let mut db = TestDb::new();
-    let out = db.cmd(&["migrate"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    db.sigov(&["migrate"]).expect(0);
     assert_eq!(db.count("SELECT COUNT(*) FROM _sigov_alerts_migrations"), 4);
     assert_eq!(db.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'sigov\\_alerts\\_%'"), 2);
+}
+
+/// The scenario's check while another holds the lock: exit 75, nothing written.
+fn locked_out(db: &mut TestDb, says: &str) {
+    let sink = SmtpSink::start();
+    let err = db.sigov(&CHECK).smtp(sink.url()).expect(75).error_line("sigov-alerts: ").to_string();
+    assert!(err.contains(says), "{err}");
+    assert_eq!(db.alerts(), 0);
 }
 
 #[test]
@@ -57,13 +48,7 @@ fn lock_held_on_this_host_exits_75_saying_by_whom() {
     let f = OpenOptions::new().create(true).truncate(false).write(true).open(db.lock_file()).unwrap();
     f.try_lock().unwrap();
     std::fs::write(db.lock_file(), "run-all (pid 4242 on cron-host, started 2026-03-16 07:00:00 UTC)").unwrap();
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("held by run-all (pid 4242 on cron-host"), "{err}");
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 0);
+    locked_out(&mut db, "held by run-all (pid 4242 on cron-host");
     drop(f);
 }
 
@@ -73,158 +58,62 @@ fn lock_held_by_another_host_on_the_database_exits_75() {
     scenario(&mut db);
     let name = format!("sigov-alerts:{}", db.name);
     assert_eq!(db.count(&format!("SELECT GET_LOCK('{name}', 0)")), 1);
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("database lock"));
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 0);
-}
-
-#[test]
-fn database_password_never_appears_in_any_output() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let secret = "Hunter2-Sup3rSecret";
-    let url = db.url.replacen("mysql://root@", &format!("mysql://root:{secret}@"), 1);
-    for args in [
-        vec!["check-project-deadlines", "--at", AT, "--replay"],
-        vec!["-vv", "--log-format", "json", "run-all", "--dry-run"],
-        vec!["doctor"],
-        vec!["migrate"],
-    ] {
-        let out = bin()
-            .arg("--database-url")
-            .arg(&url)
-            .arg("--smtp-url")
-            .arg(format!("smtp://mailer:{secret}@127.0.0.1:1?tls=none"))
-            .arg("--lock-file")
-            .arg(db.lock_file())
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_ne!(out.status.code(), Some(0), "{args:?}");
-        let all = all_output(&out);
-        assert!(!all.contains(secret), "{args:?}: {all}");
-        assert!(!all.contains("Sup3r"), "{args:?}: {all}");
-    }
-    // Trace-level logs of every library, against a live SMTP server.
-    let sink = SmtpSink::start();
-    let out = bin()
-        .env("SIGOV_ALERTS_LOG", "trace")
-        .arg("--database-url")
-        .arg(&db.url)
-        .arg("--smtp-url")
-        .arg(format!("smtp://mailer:{secret}@127.0.0.1:{}?tls=none", sink.port))
-        .arg("--lock-file")
-        .arg(db.lock_file())
-        .args(["-vv", "run-all", "--at", AT, "--replay"])
-        .output()
-        .unwrap();
-    // The server offers no AUTH: mail stays queued (75), nothing leaks.
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert!(!all_output(&out).contains(secret) && !all_output(&out).contains("Sup3r"), "{}", all_output(&out));
-    let help = bin().env("DATABASE_URL", &url).arg("--help").output().unwrap();
-    assert!(!all_output(&help).contains(secret));
+    locked_out(&mut db, "database lock");
 }
 
 #[test]
 fn database_unreachable_is_one_line_69() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = bin()
-        .arg("--database-url")
-        .arg(format!("mysql://root@127.0.0.1:{port}/x"))
-        .args(["check-project-deadlines", "--dry-run"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(69));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    Sigov::new(&["check-project-deadlines", "--dry-run"])
+        .opt("--database-url", format!("mysql://root@127.0.0.1:{}/x", free_port()))
+        .expect(69)
+        .error_line("sigov-alerts: error: ");
+}
+
+/// The doctor line of `item` starts with `state` (`ok`, `FAIL`).
+fn doctor_says(text: &str, state: &str, item: &str) -> bool {
+    text.lines().any(|l| l.starts_with(state) && l.contains(&format!("{item}:")))
 }
 
 #[test]
 fn doctor_reports_each_item_and_fails_on_any() {
     let db = TestDb::new();
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["doctor"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let text = db.sigov(&["doctor"]).smtp(sink.url()).expect(0).stdout;
     for item in ["config", "database", "app tables", "migrations", "smtp", "lock file"] {
-        assert!(text.lines().any(|l| l.starts_with("ok") && l.contains(&format!("{item}:"))), "{item}: {text}");
+        assert!(doctor_says(&text, "ok", item), "{item}: {text}");
     }
     let bare = TestDb::bare();
-    let out = bare.run("smtp://127.0.0.1:1?tls=none", &["doctor"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("migrations:")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("FAIL") && l.contains("smtp:")), "{text}");
+    let text = bare.sigov(&["doctor"]).smtp("smtp://127.0.0.1:1?tls=none").run().expect_failure().stdout;
+    assert!(doctor_says(&text, "FAIL", "migrations"), "{text}");
+    assert!(doctor_says(&text, "FAIL", "smtp"), "{text}");
 }
 
 #[test]
 fn doctor_names_a_missing_privilege_77_and_least_privilege_grants_suffice() {
     let mut db = TestDb::new();
     scenario(&mut db);
-    let user = format!("u{}", &db.name[db.name.len() - 12..]);
     let d = db.name.clone();
-    let app_tables = sigov_alerts::doctor::APP_TABLES;
-    let hosts = ["localhost", "127.0.0.1"];
-    for h in hosts {
-        db.exec(&format!("CREATE USER '{user}'@'{h}' IDENTIFIED BY 'pw-{user}'"));
-        for t in app_tables {
-            db.exec(&format!("GRANT SELECT ON `{d}`.`{t}` TO '{user}'@'{h}'"));
-        }
+    let user = db.user_with_password("pw-least-privilege");
+    for t in sigov_alerts::doctor::APP_TABLES {
+        user.grant(&mut db, &format!("SELECT ON `{d}`.`{t}`"));
     }
-    let url = format!(
-        "{}/{}",
-        crate::common::server_url().replacen("mysql://root@", &format!("mysql://{user}:pw-{user}@"), 1),
-        d
-    );
+    let url = user.url(&db, true);
     let sink = SmtpSink::start();
-    let lock = db.lock_file();
-    let doctor = |url: &str| {
-        bin()
-            .arg("--database-url")
-            .arg(url)
-            .arg("--smtp-url")
-            .arg(sink.url())
-            .arg("--lock-file")
-            .arg(&lock)
-            .arg("doctor")
-            .output()
-            .unwrap()
-    };
-    let out = doctor(&url);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(out.status.code(), Some(77), "{text}");
-    assert!(
-        text.contains("FAIL  privileges: missing: INSERT on core_alerteprojet, INSERT on core_notificationetape"),
-        "{text}"
-    );
+    let as_user = |db: &TestDb, args: &[&str]| db.sigov(args).opt("--database-url", &url).smtp(sink.url());
+    as_user(&db, &["doctor"])
+        .expect(77)
+        .assert_stdout(&["FAIL  privileges: missing: INSERT on core_alerteprojet, INSERT on core_notificationetape"]);
     // The README's least-privilege grants.
-    for h in hosts {
-        db.exec(&format!(
-            "GRANT INSERT ON `{d}`.`core_alerteprojet` TO '{user}'@'{h}';
-             GRANT INSERT ON `{d}`.`core_notificationetape` TO '{user}'@'{h}';
-             GRANT ALL ON `{d}`.`sigov_alerts_runs` TO '{user}'@'{h}';
-             GRANT ALL ON `{d}`.`sigov_alerts_deliveries` TO '{user}'@'{h}';
-             GRANT ALL ON `{d}`.`_sigov_alerts_migrations` TO '{user}'@'{h}';"
-        ));
+    for what in [
+        "INSERT ON `{d}`.`core_alerteprojet`",
+        "INSERT ON `{d}`.`core_notificationetape`",
+        "ALL ON `{d}`.`sigov_alerts_runs`",
+        "ALL ON `{d}`.`sigov_alerts_deliveries`",
+        "ALL ON `{d}`.`_sigov_alerts_migrations`",
+    ] {
+        user.grant(&mut db, &what.replace("{d}", &d));
     }
-    let out = doctor(&url);
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    let run = bin()
-        .arg("--database-url")
-        .arg(&url)
-        .arg("--smtp-url")
-        .arg(sink.url())
-        .arg("--lock-file")
-        .arg(db.lock_file())
-        .args(["run-all", "--at", AT, "--replay"])
-        .output()
-        .unwrap();
-    assert_eq!(run.status.code(), Some(0), "{}", all_output(&run));
+    as_user(&db, &["doctor"]).expect(0);
+    as_user(&db, &["run-all", "--at", AT, "--replay"]).expect(0);
     assert_eq!(sink.count(), 8);
-    for h in hosts {
-        db.exec(&format!("DROP USER '{user}'@'{h}'"));
-    }
 }

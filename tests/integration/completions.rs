@@ -4,17 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::{Ran, Sigov};
+
 /// The script the binary prints for `shell`, written into `dir`.
 fn script(dir: &Path, shell: &str) -> PathBuf {
-    let out = Command::new(env!("CARGO_BIN_EXE_sigov-alerts"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .args(["completions", shell])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let ran = Sigov::new(&["completions", shell]).expect(0);
     let path = dir.join(shell);
-    std::fs::write(&path, &out.stdout).unwrap();
+    std::fs::write(&path, ran.stdout).unwrap();
     path
 }
 
@@ -51,14 +47,9 @@ COMPREPLY=()
 "$fn" "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
 printf '%s\n' "${COMPREPLY[@]}"
 "#;
-    let out = Command::new("bash")
-        .args(["--norc", "--noprofile", "-c", HARNESS, "bash"])
-        .arg(script)
-        .arg(line)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "bash: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(String::from).collect()
+    let mut bash = Command::new("bash");
+    bash.args(["--norc", "--noprofile", "-c", HARNESS, "bash"]).arg(script).arg(line);
+    Ran::tool(bash).stdout.lines().filter(|l| !l.is_empty()).map(String::from).collect()
 }
 
 #[test]
@@ -98,17 +89,18 @@ fn bash_completes_subcommands_and_their_options() {
 fn zsh_and_fish_scripts_parse_and_fish_completes_options() {
     let dir = tempfile::tempdir().unwrap();
     if have("zsh") {
-        let zsh = script(dir.path(), "zsh");
-        let out = Command::new("zsh").arg("-n").arg(&zsh).output().unwrap();
-        assert!(out.status.success(), "zsh -n: {}", String::from_utf8_lossy(&out.stderr));
+        let mut zsh = Command::new("zsh");
+        zsh.arg("-n").arg(script(dir.path(), "zsh"));
+        Ran::tool(zsh);
     }
     if have("fish") {
         let fish = script(dir.path(), "fish");
-        let out = Command::new("fish").arg("--no-execute").arg(&fish).output().unwrap();
-        assert!(out.status.success(), "fish --no-execute: {}", String::from_utf8_lossy(&out.stderr));
+        let mut parse = Command::new("fish");
+        parse.arg("--no-execute").arg(&fish);
+        Ran::tool(parse);
         // fish can also be asked directly what it would complete.
-        let out = Command::new("fish")
-            .env("HOME", dir.path())
+        let mut ask = Command::new("fish");
+        ask.env("HOME", dir.path())
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
             .env("XDG_DATA_HOME", dir.path().join("data"))
             .args([
@@ -116,14 +108,9 @@ fn zsh_and_fish_scripts_parse_and_fish_completes_options() {
                 "-c",
                 r#"source $argv[1]; complete -C "sigov-alerts status --st"; complete -C "sigov-alerts ""#,
             ])
-            .arg(&fish)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "fish: {}", String::from_utf8_lossy(&out.stderr));
-        let words: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| l.split('\t').next().unwrap_or_default().to_string())
-            .collect();
+            .arg(&fish);
+        let words: Vec<String> =
+            Ran::tool(ask).stdout.lines().map(|l| l.split('\t').next().unwrap_or_default().to_string()).collect();
         for w in ["--stale-after", "--stuck-after", "run-all"] {
             assert!(words.iter().any(|x| x == w), "fish lacks {w}: {words:?}");
         }

@@ -6,16 +6,15 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::common::{TestDb, all_output};
+use crate::common::{Sigov, TestDb, free_port};
 
-fn bin() -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sigov-alerts"));
-    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    c
-}
-
-fn stderr(o: &std::process::Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
+/// Its one line of error, which ends with `(from {source})`.
+#[track_caller]
+fn config_error(sigov: Sigov, start: &str, source: &str) -> String {
+    let ran = sigov.expect(78);
+    let err = ran.error_line(&format!("sigov-alerts: error: configuration: {start}"));
+    assert!(err.ends_with(&format!("(from {source})")), "{err}");
+    err.to_string()
 }
 
 #[test]
@@ -24,18 +23,11 @@ fn a_toml_syntax_error_gives_file_line_and_column() {
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "timezone = \"UTC\"\n\nbase_url = https://si.example\n").unwrap();
     for command in ["config", "migrate"] {
-        let out = bin().arg("--config").arg(&cfg).arg(command).output().unwrap();
-        assert_eq!(out.status.code(), Some(78), "{command}: {}", all_output(&out));
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.starts_with("sigov-alerts: error: configuration: base_url: "), "{err}");
-        assert!(err.trim_end().ends_with(&format!("(from {}:3:12)", cfg.display())), "{err}");
+        config_error(Sigov::new(&[command]).config(&cfg), "base_url: ", &format!("{}:3:12", cfg.display()));
     }
     std::fs::write(&cfg, "timezone = \"UTC\"\n[oops\n").unwrap();
-    let out = bin().arg("--config").arg(&cfg).arg("config").output().unwrap();
-    assert_eq!(out.status.code(), Some(78));
-    let err = stderr(&out);
-    assert!(err.starts_with(&format!("sigov-alerts: error: configuration: {}:2:", cfg.display())), "{err}");
+    let ran = Sigov::new(&["config"]).config(&cfg).expect(78);
+    assert!(ran.stderr.starts_with(&format!("sigov-alerts: error: configuration: {}:2:", cfg.display())), "{ran:?}");
 }
 
 #[test]
@@ -47,18 +39,14 @@ fn config_redacts_both_passwords_and_names_each_source() {
         "# test\nsmtp_url = \"smtp://mailer:Smtp-S3cret@smtp.example.org:587\"\ntimezone = \"America/New_York\"\nsmtp_rate = 60\n",
     )
     .unwrap();
-    let out = bin()
+    let ran = Sigov::new(&["config"])
         .env("SIGOV_ALERTS_TIMEZONE", "UTC")
         .env("DATABASE_URL", "mysql://django:Django-S3cret@db.example.org/app")
-        .arg("--config")
-        .arg(&cfg)
-        .args(["--database-url", "mysql://root:Db-S3cret@db.example.org:3307/app?ssl-mode=required", "config"])
-        .output()
-        .unwrap();
-    let all = all_output(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(!all.contains("S3cret"), "{all}");
-    let text = String::from_utf8_lossy(&out.stdout);
+        .config(&cfg)
+        .opt("--database-url", "mysql://root:Db-S3cret@db.example.org:3307/app?ssl-mode=required")
+        .expect(0);
+    assert!(!ran.all().contains("S3cret"), "{ran:?}");
+    let text = &ran.stdout;
     let line = |key: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("{key} = ")))
@@ -84,21 +72,17 @@ fn config_redacts_both_passwords_and_names_each_source() {
     assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 25, "one line per key: {text}");
 
     // JSON, and an invalid value: still printed, marked, exit 78 at the end.
-    let out = bin()
-        .arg("--config")
-        .arg(&cfg)
+    let ran = Sigov::new(&["config", "--format", "json"])
+        .config(&cfg)
         .env("SIGOV_ALERTS_DATABASE_URL", "mysql://root:Db-S3cret@db.example.org/app")
-        .args(["--wait-lock", "2days", "config", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    assert!(!all_output(&out).contains("S3cret"));
-    let err = stderr(&out);
+        .opt("--wait-lock", "2days")
+        .expect(78);
+    assert!(!ran.all().contains("S3cret"));
     assert_eq!(
-        err.trim_end(),
+        ran.error_line("sigov-alerts: error: "),
         "sigov-alerts: error: configuration: wait_lock: must be at most 1day (a run waiting longer only piles up behind the next ones) (from --wait-lock)"
     );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = ran.json();
     assert_eq!(doc["valid"], false);
     let key = |k: &str| doc["keys"].as_array().unwrap().iter().find(|e| e["key"] == k).unwrap().clone();
     assert_eq!(key("database_url")["source"], "env");
@@ -115,31 +99,17 @@ fn config_redacts_both_passwords_and_names_each_source() {
 #[test]
 fn sigov_alerts_database_url_beats_the_django_database_url() {
     let db = TestDb::new();
-    let nowhere = {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        format!("mysql://root@127.0.0.1:{port}/nowhere")
-    };
+    let nowhere = format!("mysql://root@127.0.0.1:{}/nowhere", free_port());
     // Ours wins over the app's.
-    let out = bin()
-        .env("SIGOV_ALERTS_DATABASE_URL", &db.url)
-        .env("DATABASE_URL", &nowhere)
-        .args(["history", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let history = || Sigov::new(&["history"]);
+    let ours = history().args(&["--format", "json"]).env("SIGOV_ALERTS_DATABASE_URL", &db.url);
+    ours.env("DATABASE_URL", &nowhere).expect(0).json();
     // The app's is the fallback.
-    let out = bin().env("DATABASE_URL", &db.url).args(["history"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let out = bin().env("DATABASE_URL", &db.url).arg("config").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(env DATABASE_URL)"), "{}", all_output(&out));
+    history().env("DATABASE_URL", &db.url).expect(0);
+    Sigov::new(&["config"]).env("DATABASE_URL", &db.url).expect(0).assert_stdout(&["(env DATABASE_URL)"]);
     // And a flag beats both.
-    let out = bin()
-        .env("SIGOV_ALERTS_DATABASE_URL", &nowhere)
-        .env("DATABASE_URL", &nowhere)
-        .args(["--database-url", &db.url, "history"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let both = history().env("SIGOV_ALERTS_DATABASE_URL", &nowhere).env("DATABASE_URL", &nowhere);
+    both.opt("--database-url", &db.url).expect(0);
 }
 
 #[test]
@@ -149,35 +119,22 @@ fn an_unknown_database_url_parameter_exits_78_naming_it() {
         ("mysql://root@127.0.0.1/x?ssl_mode=disabled", "unknown parameter \"ssl_mode\": the spelling is ssl-mode"),
         ("mysql://root@127.0.0.1/x?connect_timeout=5", "unknown parameter \"connect_timeout\" (known: ssl-mode,"),
     ] {
-        let out = bin().args(["--database-url", url, "migrate"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(78), "{url}: {}", all_output(&out));
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.starts_with(&format!("sigov-alerts: error: configuration: database_url: {why}")), "{err}");
-        assert!(err.trim_end().ends_with("(from --database-url)"), "{err}");
+        let sigov = Sigov::new(&["migrate"]).opt("--database-url", url);
+        config_error(sigov, &format!("database_url: {why}"), "--database-url");
     }
 }
 
 #[test]
 fn a_garbage_log_filter_is_a_configuration_error_naming_the_variable() {
-    let out = bin()
-        .env("SIGOV_ALERTS_LOG", "sigov_alerts=loud")
-        .args(["--database-url", "mysql://root@127.0.0.1:1/x", "history"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    let err = stderr(&out);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with(
-        "sigov-alerts: error: configuration: SIGOV_ALERTS_LOG: \"sigov_alerts=loud\" is not a tracing filter"
-    ));
-    assert!(err.trim_end().ends_with("(from environment variable SIGOV_ALERTS_LOG)"), "{err}");
-    let out = bin().env("SIGOV_ALERTS_LOG", "sigov_alerts=loud").arg("config").output().unwrap();
-    assert_eq!(out.status.code(), Some(78));
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("log_filter = \"sigov_alerts=loud\"  (env SIGOV_ALERTS_LOG)  # invalid:")
+    let loud = |args: &[&str]| Sigov::new(args).env("SIGOV_ALERTS_LOG", "sigov_alerts=loud");
+    config_error(
+        loud(&["history"]).opt("--database-url", "mysql://root@127.0.0.1:1/x"),
+        "SIGOV_ALERTS_LOG: \"sigov_alerts=loud\" is not a tracing filter",
+        "environment variable SIGOV_ALERTS_LOG",
     );
+    loud(&["config"])
+        .expect(78)
+        .assert_stdout(&["log_filter = \"sigov_alerts=loud\"  (env SIGOV_ALERTS_LOG)  # invalid:"]);
 }
 
 /// A MySQL server that speaks only the handshake: greets offering TLS,
@@ -241,8 +198,8 @@ fn database_verify_identity_checks_certificate_and_host_name() {
     let empty = dir.path().join("empty.pem");
     std::fs::write(&empty, "").unwrap();
     let (port, handshakes) = tls_only_mysql(server);
-    let run = |url: String, roots: &std::path::Path| {
-        bin().env("SSL_CERT_FILE", roots).args(["--database-url", &url, "history"]).output().unwrap()
+    let run = |url: &str, roots: &std::path::Path| {
+        Sigov::new(&["history"]).env("SSL_CERT_FILE", roots).opt("--database-url", url).expect(69)
     };
     let ca_param = format!("&ssl-ca={}", ca_file.display());
     #[rustfmt::skip]
@@ -257,10 +214,8 @@ fn database_verify_identity_checks_certificate_and_host_name() {
     ];
     for (url, roots, accepted, why) in &cases {
         let before = handshakes.load(Ordering::SeqCst);
-        let out = run(url.clone(), roots);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(69), "{url}: {err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
+        let ran = run(url, roots);
+        let err = ran.error_line("sigov-alerts: error: ");
         if *accepted {
             assert!(err.contains("Access denied for user 'tls-verified'"), "{url}: {err}");
             assert_eq!(handshakes.load(Ordering::SeqCst), before + 1, "{url}");

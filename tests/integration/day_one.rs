@@ -10,29 +10,21 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-use crate::common::{SmtpSink, TestDb, all_output};
-use crate::project_deadlines::{AT, scenario};
+use crate::common::{Ran, Sigov, SmtpSink, TestDb, is_root, relay_down};
+use crate::project_deadlines::{AT, scenario, scenario_and_sink};
 
-const BIN: &str = env!("CARGO_BIN_EXE_sigov-alerts");
-
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|r| r.split_whitespace().nth(1)) == Some("0")
-}
+/// `run-all` at [`AT`], for real.
+const RUN_ALL: [&str; 4] = ["run-all", "--at", AT, "--replay"];
 
 /// The binary as user `nobody`, group `nogroup`, no other group, in a
 /// cron-like environment: only PATH, stdin null, no terminal, cwd `/`.
-fn as_nobody(args: &[&str]) -> Command {
-    let mut c = Command::new("setpriv");
-    c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", BIN])
-        .args(args)
-        .env_clear()
+fn as_nobody(args: &[&str]) -> Sigov {
+    Sigov::new(args)
+        .via(&["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .current_dir("/");
-    c
+        .dir(Path::new("/"))
 }
 
 /// A directory every user may traverse (a tempdir is 0700).
@@ -48,8 +40,9 @@ fn mkdir(path: &Path, mode: u32) {
 }
 
 fn chown_nobody(path: &Path) {
-    let out = Command::new("chown").arg("nobody:nogroup").arg(path).output().unwrap();
-    assert!(out.status.success(), "{}", all_output(&out));
+    let mut chown = Command::new("chown");
+    chown.arg("nobody:nogroup").arg(path);
+    Ran::tool(chown);
 }
 
 /// Every path under `dir`, for "created nothing" checks.
@@ -67,14 +60,6 @@ fn tree(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The `doctor` line of `item`.
@@ -101,26 +86,19 @@ fn doctor_names_each_unwritable_path_and_its_fix_as_the_service_user() {
     std::fs::write(r.join("log/sigov-alerts.log"), "").unwrap();
     let lock = r.join("state/sigov-alerts.lock");
     let doctor = |metrics: &Path, log: &Path| {
+        as_nobody(&["doctor"])
+            .opt("--database-url", &db.url)
+            .smtp(sink.url())
+            .opt("--lock-file", &lock)
+            .opt("--metrics-file", metrics)
+            .opt("--log-file", log)
+    };
+    let failing = |metrics: &Path, log: &Path| {
         let before = tree(r);
-        let out = as_nobody(&[
-            "--database-url",
-            &db.url,
-            "--smtp-url",
-            &sink.url(),
-            "--lock-file",
-            lock.to_str().unwrap(),
-            "--metrics-file",
-            metrics.to_str().unwrap(),
-            "--log-file",
-            log.to_str().unwrap(),
-            "doctor",
-        ])
-        .output()
-        .unwrap();
+        let ran = doctor(metrics, log).expect(78);
         assert_eq!(tree(r), before, "doctor created or removed nothing");
-        assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-        assert!(out.stderr.is_empty(), "{}", all_output(&out));
-        let text = stdout(&out);
+        assert!(ran.stderr.is_empty(), "{ran:?}");
+        let text = ran.stdout;
         // Every item is printed, the failing ones too.
         assert_eq!(text.lines().count(), 10, "{text}");
         for ok in ["config", "database", "app tables", "app columns", "privileges", "migrations", "smtp", "lock file"] {
@@ -131,32 +109,25 @@ fn doctor_names_each_unwritable_path_and_its_fix_as_the_service_user() {
 
     let metrics = r.join("metrics/sigov_alerts.prom");
     let log = r.join("log/sigov-alerts.log");
-    let text = doctor(&metrics, &log);
+    let text = failing(&metrics, &log);
     let dir = r.join("metrics").display().to_string();
-    assert_eq!(
-        item(&text, "metrics file"),
+    let (m, l) = (metrics.display(), log.display());
+    let says = [
         format!(
-            "FAIL  metrics file: {}: directory {dir} is not writable by nobody (Permission denied (os error 13)); \
-             fix: setfacl -m u:nobody:rwx {dir} (package acl)",
-            metrics.display()
+            "FAIL  metrics file: {m}: directory {dir} is not writable by nobody (Permission denied (os error 13)); \
+             fix: setfacl -m u:nobody:rwx {dir} (package acl)"
         ),
-        "{text}"
-    );
-    assert_eq!(
-        item(&text, "log file"),
         format!(
-            "FAIL  log file: {}: not writable by nobody (Permission denied (os error 13)); fix: chown nobody: {}",
-            log.display(),
-            log.display()
+            "FAIL  log file: {l}: not writable by nobody (Permission denied (os error 13)); fix: chown nobody: {l}"
         ),
-        "{text}"
-    );
+    ];
+    assert_eq!([item(&text, "metrics file"), item(&text, "log file")], says, "{text}");
 
     // A metrics directory that does not exist; a log file that does not
     // exist, in a directory the service user cannot write.
     let metrics = r.join("node-exporter/sigov_alerts.prom");
     let log = r.join("log/new.log");
-    let text = doctor(&metrics, &log);
+    let text = failing(&metrics, &log);
     let dir = r.join("node-exporter").display().to_string();
     assert_eq!(
         item(&text, "metrics file"),
@@ -178,105 +149,80 @@ fn doctor_names_each_unwritable_path_and_its_fix_as_the_service_user() {
         format!("install -m 0640 -o nobody -g nogroup /dev/null {}", log.display()),
     ] {
         let words: Vec<&str> = fix.split(' ').collect();
-        let out = Command::new(words[0]).args(&words[1..]).output().unwrap();
-        assert!(out.status.success(), "{fix}: {}", all_output(&out));
+        let mut cmd = Command::new(words[0]);
+        cmd.args(&words[1..]);
+        Ran::tool(cmd);
     }
-    let out = as_nobody(&[
-        "--database-url",
-        &db.url,
-        "--smtp-url",
-        &sink.url(),
-        "--lock-file",
-        lock.to_str().unwrap(),
-        "--metrics-file",
-        metrics.to_str().unwrap(),
-        "--log-file",
-        log.to_str().unwrap(),
-        "doctor",
-    ])
-    .output()
-    .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(item(&stdout(&out), "metrics file").starts_with(&format!("ok    metrics file: {dir} writable by nobody")));
+    let text = doctor(&metrics, &log).expect(0).stdout;
+    assert!(item(&text, "metrics file").starts_with(&format!("ok    metrics file: {dir} writable by nobody")));
 }
 
 #[test]
 fn metrics_file_unwritable_after_the_work_is_a_warning_and_exit_74() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = scenario_and_sink();
     // The day-one case: the directory of the metrics file does not exist.
     let metrics = db.dir.path().join("node-exporter/sigov_alerts.prom");
-    let out = db.run(&sink.url(), &["--metrics-file", metrics.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
-    assert!(out.stdout.is_empty(), "{}", all_output(&out));
+    let with_metrics = |db: &TestDb, args: &[&str]| db.sigov(args).opt("--metrics-file", &metrics);
+    let ran = with_metrics(&db, &RUN_ALL).smtp(sink.url()).expect(74);
+    assert!(ran.stdout.is_empty(), "{ran:?}");
     assert_eq!(
-        stderr(&out),
+        ran.stderr,
         format!(
             "sigov-alerts: warning: writing metrics to {}: No such file or directory (os error 2)\n",
             metrics.display()
         )
     );
     // The work was done: rows recorded, e-mails sent, runs ok.
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
-    assert_eq!(sink.count(), 8);
+    work_done(&mut db, &sink);
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_runs WHERE status <> 'ok'"), 0);
 
     // `deliver` writes the metrics too: the same warning, the same code.
-    let out = db.run(&sink.url(), &["--metrics-file", metrics.to_str().unwrap(), "deliver"]);
-    assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
-    assert!(stderr(&out).starts_with("sigov-alerts: warning: writing metrics to "), "{}", all_output(&out));
+    let ran = with_metrics(&db, &["deliver"]).smtp(sink.url()).expect(74);
+    assert!(ran.stderr.starts_with("sigov-alerts: warning: writing metrics to "), "{ran:?}");
 
     // 74 shows only when nothing else failed: mail left queued (75) wins,
     // and the warning still names the file.
     let mut db = TestDb::new();
     scenario(&mut db);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = db.run(
-        &format!("smtp://127.0.0.1:{closed}?tls=none"),
-        &["--metrics-file", metrics.to_str().unwrap(), "run-all", "--at", AT, "--replay"],
-    );
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    let err = stderr(&out);
-    assert!(err.contains(&format!("sigov-alerts: warning: writing metrics to {}: ", metrics.display())), "{err}");
-    assert!(err.contains("sigov-alerts: error: delivering e-mails: "), "{err}");
+    with_metrics(&db, &RUN_ALL).smtp(relay_down()).expect(75).assert_stderr(&[
+        &format!("sigov-alerts: warning: writing metrics to {}: ", metrics.display()),
+        "sigov-alerts: error: delivering e-mails: ",
+    ]);
+}
+
+/// The scenario's run-all did its work: 9 rows, 8 e-mails.
+fn work_done(db: &mut TestDb, sink: &SmtpSink) {
+    assert_eq!(db.alerts(), 9);
+    assert_eq!(sink.count(), 8);
 }
 
 #[test]
 fn log_file_that_cannot_be_opened_warns_once_runs_anyway_and_exits_74() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = scenario_and_sink();
     // A directory where the file should be: no user can open it.
     let log = db.dir.path().join("sigov-alerts.log");
     std::fs::create_dir(&log).unwrap();
-    let out = db.run(&sink.url(), &["--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
+    let with_log = |db: &TestDb, args: &[&str]| db.sigov(args).opt("--log-file", &log).smtp(sink.url());
+    let ran = with_log(&db, &RUN_ALL).expect(74);
     assert_eq!(
-        stderr(&out),
+        ran.stderr,
         format!(
             "sigov-alerts: warning: opening the log file {}: Is a directory (os error 21); logging to stderr only\n",
             log.display()
         )
     );
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
-    assert_eq!(sink.count(), 8);
+    work_done(&mut db, &sink);
     // Stderr logging still works.
-    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(74), "{}", all_output(&out));
-    let err = stderr(&out);
-    assert_eq!(err.matches("sigov-alerts: warning:").count(), 1, "{err}");
-    assert!(err.contains("run finished"), "{err}");
+    let ran = with_log(&db, &["-v", "run-all", "--at", AT, "--replay"]).expect(74);
+    assert_eq!(ran.stderr.matches("sigov-alerts: warning:").count(), 1, "{ran:?}");
+    ran.assert_stderr(&["run finished"]);
     // Read-only commands and dry runs never open the log file; doctor
     // reports it as a failing item (78) and warns about nothing.
-    let out = db.run(&sink.url(), &["--log-file", log.to_str().unwrap(), "run-all", "--dry-run", "--at", AT]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["--log-file", log.to_str().unwrap(), "history"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["--log-file", log.to_str().unwrap(), "doctor"]);
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    assert!(out.stderr.is_empty(), "{}", all_output(&out));
-    assert!(item(&stdout(&out), "log file").starts_with(&format!("FAIL  log file: {}: ", log.display())));
+    with_log(&db, &["run-all", "--dry-run", "--at", AT]).expect(0);
+    with_log(&db, &["history"]).expect(0);
+    let ran = with_log(&db, &["doctor"]).expect(78);
+    assert!(ran.stderr.is_empty(), "{ran:?}");
+    assert!(item(&ran.stdout, "log file").starts_with(&format!("FAIL  log file: {}: ", log.display())));
 }
 
 /// The host laid out by README.md's Install section: its `install` lines
@@ -312,8 +258,9 @@ fn install_as_the_readme_says(root: &Path, config: &Path) -> Vec<String> {
                 w => w.to_string(),
             });
         }
-        let out = Command::new("install").args(&args).output().unwrap();
-        assert!(out.status.success(), "{cmd}: {}", all_output(&out));
+        let mut install = Command::new("install");
+        install.args(&args);
+        Ran::tool(install);
         done.push(cmd.to_string());
     }
     done
@@ -350,9 +297,7 @@ fn the_example_config_installed_as_the_readme_says_runs_silently_under_cron() {
         eprintln!("skipped: needs root to run the binary as the service user");
         return;
     }
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = scenario_and_sink();
     let root = open_root();
     let r = root.path();
     // What a fresh Debian host has.
@@ -373,15 +318,11 @@ fn the_example_config_installed_as_the_readme_says_runs_silently_under_cron() {
     let config = config.to_str().unwrap();
     let log = r.join("var/log/sigov-alerts.log");
     // Doctor as the service user agrees with the run that follows.
-    let out = as_nobody(&["--config", config, "doctor"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    as_nobody(&["doctor"]).config(config).expect(0);
 
     // The crontab line, as the service user.
-    let out = as_nobody(&["--config", config, "run-all", "--at", AT, "--replay"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
-    assert_eq!(sink.count(), 8);
+    as_nobody(&RUN_ALL).config(config).expect(0).assert_quiet();
+    work_done(&mut db, &sink);
 
     let text = std::fs::read_to_string(&log).unwrap();
     let finished: Vec<&str> = text.lines().filter(|l| l.contains(" check finished ")).collect();
@@ -397,24 +338,19 @@ fn the_example_config_installed_as_the_readme_says_runs_silently_under_cron() {
 
 #[test]
 fn log_file_has_info_lines_on_a_quiet_run_and_no_ansi_from_a_terminal() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (db, sink) = scenario_and_sink();
     let log = db.dir.path().join("sigov-alerts.log");
 
     // Quiet, as a cron line might be: nothing on stderr, info in the file.
-    let out = db.run(&sink.url(), &["-q", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
+    let logged = |flag: &str| db.sigov(&RUN_ALL).opt("--log-file", &log).args(&[flag]).smtp(sink.url()).expect(0);
+    logged("-q").assert_quiet();
     let quiet = std::fs::read_to_string(&log).unwrap();
     assert_eq!(quiet.lines().filter(|l| l.contains(" check evaluated ")).count(), 5, "{quiet}");
     assert_eq!(quiet.lines().filter(|l| l.contains(" check finished ")).count(), 5, "{quiet}");
     assert_eq!(quiet.lines().filter(|l| l.contains(" run finished ")).count(), 1, "{quiet}");
 
     // Stderr at debug, the file at info: neither loses a line.
-    let out = db.run(&sink.url(), &["-vv", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let err = stderr(&out);
+    let err = logged("-vv").stderr;
     let file = std::fs::read_to_string(&log).unwrap();
     let file = &file[quiet.len()..];
     for text in [err.as_str(), file] {
@@ -428,41 +364,20 @@ fn log_file_has_info_lines_on_a_quiet_run_and_no_ansi_from_a_terminal() {
     let cfg = db.dir.path().join("warn.toml");
     std::fs::write(&cfg, format!("log_file = {:?}\nlog_file_level = \"warn\"\n", log.display().to_string())).unwrap();
     let before = std::fs::read_to_string(&log).unwrap().len();
-    let out = db.run(&sink.url(), &["-v", "--config", cfg.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(stderr(&out).contains("run finished"), "stderr keeps -v");
+    let ran = db.sigov(&["-v", "run-all", "--at", AT, "--replay"]).config(&cfg).smtp(sink.url()).expect(0);
+    assert!(ran.stderr.contains("run finished"), "stderr keeps -v");
     assert_eq!(std::fs::read_to_string(&log).unwrap().len(), before, "nothing at warn");
 
     // From a terminal, colours on: stderr has ANSI escapes, the file none.
-    let cmd = [
-        BIN,
-        "--database-url",
-        &db.url,
-        "--smtp-url",
-        &sink.url(),
-        "--lock-file",
-        db.lock_file().to_str().unwrap(),
-        "--log-file",
-        log.to_str().unwrap(),
-        "-v",
-        "--color",
-        "always",
-        "run-all",
-        "--at",
-        AT,
-        "--replay",
-    ]
-    .map(|a| format!("'{a}'"))
-    .join(" ");
-    let out = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
+    let run = db.sigov(&["-v", "--color", "always", "run-all", "--at", AT, "--replay"]);
+    let line = run.smtp(sink.url()).opt("--log-file", &log).shell_line();
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let terminal = stdout(&out);
+        .stdin(Stdio::null());
+    let terminal = Ran::tool(script).stdout;
     assert!(terminal.contains("\u{1b}[") && terminal.contains("check finished"), "{terminal}");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.len() > before);

@@ -5,11 +5,9 @@
 //! once with no lock to serialise them. Faults are driven by the SMTP sink
 //! (hold after N messages, then kill), never by sleeping and hoping.
 
-use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use crate::common::{SmtpSink, TestDb, all_output, header};
+use crate::common::{Ran, Sigov, SmtpSink, Spawned, TestDb, per_message_id, relay_down};
 use crate::project_deadlines::AT;
 
 /// The bound a kill may repeat: unconfirmed messages (one confirmation per
@@ -21,6 +19,13 @@ const REPEAT_BOUND: usize = 100 + 1;
 pub fn bulk(db: &mut TestDb, n: usize) {
     db.reference();
     db.exec(&bulk_sql(n));
+}
+
+/// A new database holding [`bulk`]'s `n` users and projects, and a sink.
+fn bulk_and_sink(n: usize) -> (TestDb, SmtpSink) {
+    let mut db = TestDb::new();
+    bulk(&mut db, n);
+    (db, SmtpSink::start())
 }
 
 /// The SQL of [`bulk`] (without the reference rows).
@@ -38,64 +43,48 @@ pub fn bulk_sql(n: usize) -> String {
     )
 }
 
-fn spawn(db: &TestDb, lock: &std::path::Path, args: &[&str]) -> Child {
-    bin(&db.url, lock).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn")
+/// `run-all` at [`AT`], for real.
+const RUN_ALL: [&str; 4] = ["run-all", "--at", AT, "--replay"];
+
+/// `args` on `db`'s database with lock file `lock`, mailing to `sink`.
+fn on(db: &TestDb, lock: &Path, sink: &SmtpSink, args: &[&str]) -> Sigov {
+    db.sigov(args).opt("--lock-file", lock).smtp(sink.url())
 }
 
-fn bin(url: &str, lock: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sigov-alerts"));
-    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    c.arg("--database-url").arg(url).arg("--lock-file").arg(lock);
-    c
+/// `args` mailing to `smtp`, exit `code`.
+fn run(db: &TestDb, smtp: &str, args: &[&str], code: i32) -> Ran {
+    db.sigov(args).smtp(smtp).expect(code)
 }
 
-fn config(db: &TestDb, name: &str, body: &str) -> String {
-    let path = db.dir.path().join(name);
-    std::fs::write(&path, body).unwrap();
-    path.display().to_string()
-}
-
-/// Message-IDs received, with how many times each.
-pub fn per_message_id(sink: &SmtpSink) -> HashMap<String, usize> {
-    let mut per: HashMap<String, usize> = HashMap::new();
-    for m in sink.received() {
-        *per.entry(header(&m.data, "Message-ID").unwrap()).or_default() += 1;
-    }
-    per
+/// `run-all` started on `db` with lock file `lock`, mailing to `sink` that
+/// holds message `held + 1`: killed once it is on the wire, the held
+/// message dropped unanswered.
+fn killed_at(db: &TestDb, lock: &Path, sink: &SmtpSink, held: usize) {
+    sink.configure(|b| b.block_after = Some(held));
+    let run = on(db, lock, sink, &RUN_ALL).spawn();
+    assert!(sink.wait_for(60, |s| s.blocked() == 1 && s.count() == held), "the run never reached message {}", held + 1);
+    run.kill(); // SIGKILL, mid-delivery: one message on the wire
+    sink.drop_held();
 }
 
 fn queued(db: &mut TestDb) -> i64 {
-    db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'")
+    db.deliveries("queued")
 }
 
 /// Runs `run-all` on host A until the sink holds its N+1th message, kills
 /// it, deletes everything A kept locally, and lets host B (its own lock
 /// file) finish. Returns the number of repeated e-mails.
 fn cross_host_kill(trial: usize) -> usize {
-    let mut db = TestDb::new();
-    bulk(&mut db, 300);
-    let sink = SmtpSink::start();
-    let held_after = 120 + 37 * trial;
-    sink.configure(|b| b.block_after = Some(held_after));
+    let (mut db, sink) = bulk_and_sink(300);
     let host_a = tempfile::tempdir().unwrap();
-    let mut a =
-        spawn(&db, &host_a.path().join("a.lock"), &["--smtp-url", &sink.url(), "run-all", "--at", AT, "--replay"]);
-    assert!(
-        sink.wait_for(60, |s| s.blocked() == 1 && s.count() == held_after),
-        "A never reached its {held_after}th message"
-    );
-    a.kill().unwrap(); // SIGKILL, mid-delivery: one message on the wire
-    a.wait().unwrap();
-    sink.drop_held();
+    killed_at(&db, &host_a.path().join("a.lock"), &sink, 120 + 37 * trial);
     drop(host_a); // A's local state is gone (a reboot, or another host)
     let host_b = tempfile::tempdir().unwrap();
-    let out =
-        bin(&db.url, &host_b.path().join("b.lock")).args(["--smtp-url", &sink.url(), "deliver"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    on(&db, &host_b.path().join("b.lock"), &sink, &["deliver"]).expect(0);
     let per = per_message_id(&sink);
     assert_eq!(per.len(), 300, "every e-mail delivered (0 lost)");
     assert_eq!(queued(&mut db), 0);
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 300);
+    assert_eq!(db.deliveries("sent"), 300);
     per.values().map(|n| n - 1).sum()
 }
 
@@ -122,20 +111,10 @@ fn two_databases_sharing_one_lock_file_neither_lose_nor_mark_unsent_mail_sent() 
     let shared = tempfile::tempdir().unwrap();
     let lock = shared.path().join("sigov-alerts.lock");
     let (s_sink, p_sink) = (SmtpSink::start(), SmtpSink::start());
-    s_sink.configure(|b| b.block_after = Some(80));
-    let mut a = spawn(&staging, &lock, &["--smtp-url", &s_sink.url(), "run-all", "--at", AT, "--replay"]);
-    assert!(s_sink.wait_for(60, |s| s.blocked() == 1), "staging never reached its 81st message");
-    a.kill().unwrap();
-    a.wait().unwrap();
-    s_sink.drop_held();
+    killed_at(&staging, &lock, &s_sink, 80);
     // Production's run on the same lock file, then staging's next run.
-    let out = bin(&production.url, &lock)
-        .args(["--smtp-url", &p_sink.url(), "run-all", "--at", AT, "--replay"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let out = bin(&staging.url, &lock).args(["--smtp-url", &s_sink.url(), "deliver"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    on(&production, &lock, &p_sink, &RUN_ALL).expect(0);
+    on(&staging, &lock, &s_sink, &["deliver"]).expect(0);
     for (db, sink, name) in [(&mut staging, &s_sink, "staging"), (&mut production, &p_sink, "production")] {
         let received = per_message_id(sink);
         let sent = db.rows("SELECT message_id FROM sigov_alerts_deliveries WHERE state = 'sent'");
@@ -149,37 +128,26 @@ fn two_databases_sharing_one_lock_file_neither_lose_nor_mark_unsent_mail_sent() 
 
 #[test]
 fn relay_refusing_the_password_fails_nothing_tries_once_and_delivers_once_fixed() {
-    let mut db = TestDb::new();
-    bulk(&mut db, 30);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = bulk_and_sink(30);
     sink.configure(|b| b.auth = Some(("alerts".into(), "right".into())));
     let url = |pw: &str| format!("smtp://alerts:{pw}@127.0.0.1:{}?tls=none", sink.port);
-    let out = db.run(&url("rotated"), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("535") && err.contains("password"), "{err}");
-    assert!(!all_output(&out).contains("rotated"), "the password never appears");
+    let ran = run(&db, &url("rotated"), &RUN_ALL, 78);
+    ran.assert_stderr(&["535", "password"]);
+    assert!(!ran.all().contains("rotated"), "the password never appears");
     assert_eq!(sink.auth_attempts(), 1, "AUTH is tried once per run");
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state <> 'queued'"), 0);
     assert_eq!(db.count("SELECT CAST(MAX(attempts) AS SIGNED) FROM sigov_alerts_deliveries"), 0);
-    let out = db.run(&url("right"), &["deliver"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    run(&db, &url("right"), &["deliver"], 0);
     assert_eq!(sink.count(), 30);
     assert_eq!(sink.auth_attempts(), 2);
 }
 
 #[test]
-fn a_relay_deferring_everything_trips_the_breaker_within_seconds_all_stays_queued() {
-    let mut db = TestDb::new();
-    bulk(&mut db, 200);
-    let sink = SmtpSink::start();
+fn a_relay_deferring_everything_trips_the_breaker_after_a_few_e_mails_all_stays_queued() {
+    let (mut db, sink) = bulk_and_sink(200);
     sink.configure(|b| b.rcpt_all = Some("451 4.3.0 try again later".into()));
-    let start = Instant::now();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    let took = start.elapsed();
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert!(took < Duration::from_secs(30), "took {took:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("circuit_breaker"), "{}", all_output(&out));
+    // The breaker, not the 200 e-mails' retries, ends the run: a handful tried.
+    run(&db, &sink.url(), &RUN_ALL, 75).assert_stderr(&["circuit_breaker"]);
     assert_eq!(queued(&mut db), 200);
     assert!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE attempts > 0") <= 5);
     // 421 stops at once: the relay is shutting down.
@@ -187,118 +155,91 @@ fn a_relay_deferring_everything_trips_the_breaker_within_seconds_all_stays_queue
         b.rcpt_all = None;
         b.mail_reply = Some("421 4.3.2 service shutting down".into());
     });
-    let out = db.run(&sink.url(), &["deliver", "--now"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    run(&db, &sink.url(), &["deliver", "--now"], 75);
     assert_eq!(queued(&mut db), 200);
     assert_eq!(sink.count(), 0);
     // Once the relay is back, nothing waits behind a backoff.
     sink.configure(|b| b.mail_reply = None);
-    let out = db.run(&sink.url(), &["deliver", "--now"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    run(&db, &sink.url(), &["deliver", "--now"], 0);
     assert_eq!(sink.count(), 200);
     assert_eq!(queued(&mut db), 0);
 }
 
 #[test]
 fn the_same_permanent_reply_for_every_recipient_is_the_relay_s_fault() {
-    let mut db = TestDb::new();
-    bulk(&mut db, 50);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = bulk_and_sink(50);
     sink.configure(|b| b.rcpt_all = Some("554 5.7.1 <{addr}>: Relay access denied".into()));
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Relay access denied"), "{}", all_output(&out));
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 0);
+    run(&db, &sink.url(), &RUN_ALL, 75).assert_stderr(&["Relay access denied"]);
+    assert_eq!(db.deliveries("failed"), 0);
     assert_eq!(queued(&mut db), 50);
     assert!(sink.sessions() <= 1);
     // One recipient's own rejection is still recorded as theirs.
-    sink.configure(|b| {
-        b.rcpt_all = None;
-        b.rcpt_replies.insert("u7@example.org".into(), "550 5.1.1 <u7@example.org>: no such user".into());
-    });
-    let out = db.run(&sink.url(), &["deliver"]);
-    assert_eq!(out.status.code(), Some(65), "{}", all_output(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("u7@example.org"), "the warning names the address: {err}");
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 1);
+    sink.configure(|b| b.rcpt_all = None);
+    sink.refuse(&["u7@example.org"], "550 5.1.1 <{addr}>: no such user");
+    // The warning names the address.
+    run(&db, &sink.url(), &["deliver"], 65).assert_stderr(&["u7@example.org"]);
+    assert_eq!(db.deliveries("failed"), 1);
     assert_eq!(sink.count(), 49);
 }
 
 #[test]
-fn a_server_that_never_greets_ends_the_run_within_smtp_timeout() {
-    let mut db = TestDb::new();
-    bulk(&mut db, 5);
-    let sink = SmtpSink::start();
+fn a_server_that_never_greets_ends_the_run_on_smtp_timeout() {
+    let (mut db, sink) = bulk_and_sink(5);
     sink.configure(|b| b.silent = true);
-    // send_timeout is long: only smtp_timeout bounds the greeting.
-    let cfg = config(&db, "t.toml", "smtp_timeout = \"2s\"\nsend_timeout = \"60s\"\n");
-    let start = Instant::now();
-    let out = db.run(&sink.url(), &["--config", &cfg, "run-all", "--at", AT, "--replay"]);
-    let took = start.elapsed();
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert!(took < Duration::from_secs(6), "took {took:?} (3 × smtp_timeout)");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("greeting"), "{}", all_output(&out));
+    // send_timeout is long: only smtp_timeout bounds the greeting, and the
+    // error names it.
+    let cfg = db.file("t.toml", "smtp_timeout = \"2s\"\nsend_timeout = \"60s\"\n");
+    let ran = db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).spawn().finish().expect(75);
+    ran.assert_stderr(&["to the greeting within 2s (smtp_timeout)"]);
+    assert!(!ran.stderr.contains("send_timeout"), "{ran:?}");
+    assert!(sink.sessions() >= 1, "the run reached the server");
     assert_eq!(queued(&mut db), 5);
 }
 
 #[test]
 fn mail_older_than_max_delivery_age_is_never_sent() {
     let mut db = TestDb::new();
-    bulk(&mut db, 10);
-    let down = format!("smtp://127.0.0.1:{}?tls=none", free_port());
-    let out = db.run(&down, &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert_eq!(queued(&mut db), 10);
+    queue(&mut db, 10);
     // A week later the relay is back: the J-7 reminders are stale.
     db.exec("UPDATE sigov_alerts_deliveries SET created_at = created_at - INTERVAL 7 DAY, queued_at = NULL");
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["deliver", "--now"]);
-    assert_eq!(out.status.code(), Some(65), "{}", all_output(&out));
+    run(&db, &sink.url(), &["deliver", "--now"], 65);
     assert_eq!(sink.count(), 0);
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'abandoned'"), 10);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    assert_eq!(db.deliveries("abandoned"), 10);
 }
 
 /// `n` deliverers at once, each `deliver --now --format json` with the
 /// database lock off and its own lock file, against `urls` in turn; the
-/// sink holds each session's first message until all are sending. Returns
-/// what each reported sent.
-pub fn split_outbox(urls: &[String], n: usize, sink: &SmtpSink, dir: &std::path::Path) -> Vec<u64> {
+/// sink holds each session's first message until all are sending. Each
+/// sends some, together they send the `total` queued, each e-mail once.
+pub fn split_outbox(urls: &[String], n: usize, sink: &SmtpSink, dir: &Path, total: u64) {
     sink.configure(|b| b.hold_until_sessions = Some(n));
     let cfg = dir.join("no-database-lock.toml");
     std::fs::write(&cfg, "database_lock = false\n").unwrap();
-    let children: Vec<Child> = (0..n)
+    let deliverers: Vec<Spawned> = (0..n)
         .map(|i| {
-            bin(&urls[i % urls.len()], &dir.join(format!("host{i}.lock")))
-                .arg("--config")
-                .arg(&cfg)
-                .args(["--smtp-url", &sink.url(), "deliver", "--now", "--format", "json"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
+            Sigov::new(&["deliver", "--now", "--format", "json"])
+                .opt("--database-url", &urls[i % urls.len()])
+                .opt("--lock-file", dir.join(format!("host{i}.lock")))
+                .config(&cfg)
+                .smtp(sink.url())
                 .spawn()
-                .unwrap()
         })
         .collect();
-    children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-            v["sent"].as_u64().unwrap()
-        })
-        .collect()
+    let sent: Vec<u64> =
+        deliverers.into_iter().map(|d| d.finish().expect(0).json()["sent"].as_u64().unwrap()).collect();
+    println!("each deliverer sent {sent:?}");
+    assert!(sent.iter().all(|n| *n > 0), "each deliverer sent some: {sent:?}");
+    assert_eq!(sent.iter().sum::<u64>(), total, "{sent:?}");
+    let per = per_message_id(sink);
+    assert_eq!(per.len(), total as usize);
+    assert!(per.values().all(|n| *n == 1), "an e-mail was sent twice");
 }
 
 /// Queues `n` e-mails: a run with the relay down.
 pub fn queue(db: &mut TestDb, n: usize) {
     bulk(db, n);
-    let down = format!("smtp://127.0.0.1:{}?tls=none", free_port());
-    let out = db.run(&down, &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    run(db, &relay_down(), &RUN_ALL, 75);
     assert_eq!(queued(db), n as i64);
 }
 
@@ -307,13 +248,7 @@ fn three_deliverers_without_a_lock_split_the_outbox_and_send_each_e_mail_once() 
     let mut db = TestDb::new();
     queue(&mut db, 2000);
     let sink = SmtpSink::start_on(0, true);
-    let sent = split_outbox(std::slice::from_ref(&db.url), 3, &sink, db.dir.path());
-    println!("each deliverer sent {sent:?}");
-    assert!(sent.iter().all(|n| *n > 0), "each deliverer sent some: {sent:?}");
-    assert_eq!(sent.iter().sum::<u64>(), 2000, "{sent:?}");
-    let per = per_message_id(&sink);
-    assert_eq!(per.len(), 2000);
-    assert!(per.values().all(|n| *n == 1), "an e-mail was sent twice");
+    split_outbox(std::slice::from_ref(&db.url), 3, &sink, db.dir.path(), 2000);
     assert_eq!(queued(&mut db), 0);
 }
 
@@ -327,29 +262,16 @@ fn a_stalled_database_ends_the_run_with_75_within_database_timeout() {
     let sink = SmtpSink::start();
     // The relay holds the first message; the database is stopped meanwhile.
     sink.configure(|b| b.block_after = Some(0));
-    let cfg = config(&db, "t.toml", "database_timeout = \"3s\"\n");
-    let mut run = bin(&db.url, &db.lock_file())
-        .args(["--config", &cfg, "--smtp-url", &sink.url(), "run-all", "--at", AT, "--replay"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let cfg = db.file("t.toml", "database_timeout = \"3s\"\n");
+    let run = db.sigov(&RUN_ALL).config(&cfg).smtp(sink.url()).spawn();
     assert!(sink.wait_for(60, |s| s.blocked() == 1), "the run never reached delivery");
     server.stop_process(); // SIGSTOP: the server accepts nothing, answers nothing
-    let start = Instant::now();
     sink.release();
-    let status = loop {
-        if let Some(s) = run.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < Duration::from_secs(9), "still waiting after 3 × database_timeout");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = run.wait_with_output().unwrap();
-    assert_eq!(status.code(), Some(75), "{}", all_output(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("database_timeout"), "{err}");
-    assert!(err.lines().all(|l| l.len() < 2000), "no statement text in the log: {err}");
+    // The confirmation of the sent message gets no answer: the run ends, and
+    // says that database_timeout ended it.
+    let ran = run.finish().expect(75);
+    ran.assert_stderr(&["no answer from the database within 3s (database_timeout)"]);
+    assert!(ran.stderr.lines().all(|l| l.len() < 2000), "no statement text in the log: {ran:?}");
 }
 
 struct Resume<'a>(&'a crate::common::PrivateServer);
@@ -362,41 +284,24 @@ impl Drop for Resume<'_> {
 
 #[test]
 fn no_such_user_for_several_recipients_in_a_row_is_theirs_not_the_relay_s() {
-    let mut db = TestDb::new();
-    bulk(&mut db, 10);
-    let sink = SmtpSink::start();
-    sink.configure(|b| {
-        for u in ["u1", "u2", "u3", "u4"] {
-            let a = format!("{u}@example.org");
-            b.rcpt_replies.insert(a.clone(), format!("550 5.1.1 <{a}>: Recipient address rejected: User unknown"));
-        }
-    });
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(65), "{}", all_output(&out));
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 4);
+    let (mut db, sink) = bulk_and_sink(10);
+    let unknown = ["u1@example.org", "u2@example.org", "u3@example.org", "u4@example.org"];
+    sink.refuse(&unknown, "550 5.1.1 <{addr}>: Recipient address rejected: User unknown");
+    run(&db, &sink.url(), &RUN_ALL, 65);
+    assert_eq!(db.deliveries("failed"), 4);
     assert_eq!(sink.count(), 6);
 }
 
 #[test]
 fn mail_a_relay_fault_stopped_on_goes_last_and_holds_up_nothing() {
-    let mut db = TestDb::new();
-    bulk(&mut db, 20);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = bulk_and_sink(20);
     // Three recipients the relay refuses alike, first in line.
-    let denied = ["u1", "u2", "u3"];
-    sink.configure(|b| {
-        for u in denied {
-            let a = format!("{u}@example.org");
-            b.rcpt_replies.insert(a.clone(), format!("554 5.7.1 <{a}>: Relay access denied"));
-        }
-    });
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
+    sink.refuse(&["u1@example.org", "u2@example.org", "u3@example.org"], "554 5.7.1 <{addr}>: Relay access denied");
+    run(&db, &sink.url(), &RUN_ALL, 75);
     let sent_first = sink.count();
     // The next delivery sends everything else before meeting them again.
-    let out = db.run(&sink.url(), &["deliver"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    assert_eq!(sink.count(), 17, "first run sent {sent_first}: {}", all_output(&out));
+    let ran = run(&db, &sink.url(), &["deliver"], 75);
+    assert_eq!(sink.count(), 17, "first run sent {sent_first}: {ran:?}");
     assert_eq!(queued(&mut db), 3);
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'failed'"), 0);
+    assert_eq!(db.deliveries("failed"), 0);
 }

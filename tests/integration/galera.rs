@@ -11,14 +11,13 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Row};
 
-use crate::common::SCHEMA;
+use crate::common::{Ran, SCHEMA, Sigov, create_database, drop_database, unique_name};
 
 /// The package root.
 fn root() -> &'static Path {
@@ -66,12 +65,12 @@ fn start_cluster() -> Result<(String, String), String> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status = out.status;
+    let Ran { stdout, stderr, .. } = Ran::of("scripts/galera start", out);
     let url = |node: &str| {
         stdout.lines().find_map(|l| l.strip_prefix(node).and_then(|l| l.strip_prefix('='))).map(str::to_string)
     };
-    match (out.status.success(), url("node1"), url("node2")) {
+    match (status.success(), url("node1"), url("node2")) {
         (true, Some(n1), Some(n2)) => {
             eprint!("{stderr}");
             Ok((n1, n2))
@@ -80,7 +79,7 @@ fn start_cluster() -> Result<(String, String), String> {
             "the Galera cluster did not start (scripts/galera start {}: {}; set SIGOV_SKIP_GALERA=1 to skip \
              the Galera tests)\nstdout:\n{stdout}\nstderr:\n{stderr}",
             dir.display(),
-            out.status
+            status
         )),
     }
 }
@@ -89,8 +88,6 @@ fn start_cluster() -> Result<(String, String), String> {
 fn db_url(server: &str, name: &str) -> String {
     format!("{}/{}", server.trim_end_matches('/'), name)
 }
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A uniquely named database created on node 1 (DDL replicates to node 2),
 /// dropped at the end. Connections made by its helpers use causal reads
@@ -114,22 +111,8 @@ impl GaleraDb {
     pub fn empty() -> Option<GaleraDb> {
         let (server1, server2) = cluster()?;
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let name = format!(
-            "sigov_g_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            chrono::Utc::now().timestamp_subsec_micros()
-        );
-        rt.block_on(async {
-            let mut admin = MySqlConnection::connect(&server1).await.expect("connect to Galera node 1");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
-        });
+        let name = unique_name("sigov_g");
+        create_database(&server1, &name);
         let db = GaleraDb {
             url1: db_url(&server1, &name),
             url2: db_url(&server2, &name),
@@ -155,8 +138,7 @@ impl GaleraDb {
     /// what the deliverers need, on both nodes.
     pub fn app() -> Option<GaleraDb> {
         let db = Self::app_schema()?;
-        let out = db.cmd(1, &["migrate"]).output().expect("run migrate");
-        assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+        db.sigov(1, &["migrate"]).expect(0);
         db.wait_on_node2();
         Some(db)
     }
@@ -221,40 +203,19 @@ impl GaleraDb {
         })
     }
 
-    /// The binary on `node`'s database, environment cleared, with a lock file
-    /// of its own per node (as deliverers on different hosts).
-    pub fn cmd(&self, node: u8, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sigov-alerts"));
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .arg("--database-url")
-            .arg(self.url(node))
-            .arg("--lock-file")
-            .arg(self.dir.path().join(format!("node{node}.lock")))
-            .args(args)
-            .current_dir(self.dir.path());
-        c
-    }
-
-    /// Runs the binary on `node` with a mail transport.
-    pub fn run(&self, node: u8, smtp_url: &str, args: &[&str]) -> Output {
-        let mut c = self.cmd(node, &[]);
-        c.arg("--smtp-url").arg(smtp_url).args(args);
-        c.output().expect("run the binary")
+    /// The binary on `node`'s database, with a lock file of its own per
+    /// node (as deliverers on different hosts).
+    pub fn sigov(&self, node: u8, args: &[&str]) -> Sigov {
+        Sigov::new(args)
+            .opt("--database-url", self.url(node))
+            .opt("--lock-file", self.dir.path().join(format!("node{node}.lock")))
+            .dir(self.dir.path())
     }
 }
 
 impl Drop for GaleraDb {
     fn drop(&mut self) {
-        let server = self.server1.clone();
-        let name = self.name.clone();
-        self.rt.block_on(async {
-            if let Ok(mut c) = MySqlConnection::connect(&server).await {
-                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                    .execute(&mut c)
-                    .await;
-            }
-        });
+        drop_database(&self.server1, &self.name);
     }
 }
 
@@ -293,28 +254,19 @@ fn galera_app_database_is_on_both_nodes() {
 
 #[test]
 fn one_deliverer_per_galera_node_split_the_outbox_and_send_each_e_mail_once() {
-    use crate::common::{REFERENCE_SQL, SmtpSink};
-    use crate::faults::{bulk_sql, per_message_id, split_outbox};
+    use crate::common::{REFERENCE_SQL, SmtpSink, relay_down};
+    use crate::faults::{bulk_sql, split_outbox};
     let Some(mut db) = GaleraDb::app() else { return };
     db.exec(1, REFERENCE_SQL);
     db.exec(1, &bulk_sql(2000));
     // Queued with the relay down, on node 1.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let down = format!("smtp://127.0.0.1:{port}?tls=none");
-    let out = db.run(1, &down, &["run-all", "--at", crate::project_deadlines::AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", crate::common::all_output(&out));
+    db.sigov(1, &["run-all", "--at", crate::project_deadlines::AT, "--replay"]).smtp(relay_down()).expect(75);
     let queued = "SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'";
     assert_eq!(db.count(2, queued), 2000);
     // One deliverer per node, no database lock (it is per node here).
     let sink = SmtpSink::start();
     let urls = [db.url1.clone(), db.url2.clone()];
-    let sent = split_outbox(&urls, 2, &sink, db.dir.path());
-    println!("each deliverer sent {sent:?}");
-    assert!(sent.iter().all(|n| *n > 0), "each deliverer sent some: {sent:?}");
-    assert_eq!(sent.iter().sum::<u64>(), 2000, "{sent:?}");
-    let per = per_message_id(&sink);
-    assert_eq!(per.len(), 2000);
-    assert!(per.values().all(|n| *n == 1), "an e-mail was sent twice");
+    split_outbox(&urls, 2, &sink, db.dir.path(), 2000);
     assert_eq!(db.count(1, queued), 0);
     assert_eq!(db.count(2, "SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 2000);
 }

@@ -2,39 +2,25 @@
 //! run, every sending command, exit codes, local times), `status` (latest
 //! rejections), the guards on `--at`, and a changed app schema.
 
-use crate::common::{SmtpSink, TestDb, all_output};
-use crate::project_deadlines::{AT, scenario};
+use crate::common::{Ran, SmtpSink, TestDb};
+use crate::project_deadlines::{AT, alice_refused, scenario_and_sink};
 
-fn json(out: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", all_output(out)))
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// `args` in the zone Asia/Kolkata (no summer time), exit `code`.
+fn in_kolkata(db: &TestDb, args: &[&str], code: i32) -> Ran {
+    db.sigov(args).opt("--timezone", "Asia/Kolkata").expect(code)
 }
 
 #[test]
 fn history_shows_one_entry_per_run_with_exit_code_deliver_included_in_local_time() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    sink.configure(|b| {
-        b.rcpt_replies.insert("alice@example.org".into(), "550 5.1.1 <alice@example.org>: no such user".into());
-    });
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(65), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["deliver"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let (mut db, sink, _) = alice_refused();
+    db.sigov(&["deliver"]).smtp(sink.url()).expect(0);
+    db.sigov(&["run-all", "--at", AT, "--replay"]).smtp(sink.url()).expect(0);
 
     // Every row of a run carries its exit code; `deliver` has one row, check `-`.
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_runs WHERE exit_code IS NULL"), 0);
     assert_eq!(db.rows("SELECT check_slug, status FROM sigov_alerts_runs WHERE command = 'deliver'"), [["-", "ok"]]);
 
-    let out = db.cmd(&["--timezone", "Asia/Kolkata", "history", "--format", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let runs = json(&out);
+    let runs = in_kolkata(&db, &["history", "--format", "json"], 0).json();
     let runs = runs.as_array().unwrap();
     let commands: Vec<&str> = runs.iter().map(|r| r["command"].as_str().unwrap()).collect();
     assert_eq!(commands, ["run-all", "deliver", "check-project-deadlines"], "newest first");
@@ -70,14 +56,11 @@ fn history_shows_one_entry_per_run_with_exit_code_deliver_included_in_local_time
     }
 
     // --limit counts runs, not checks.
-    let out = db.cmd(&["history", "--limit", "1", "--format", "json"]).output().unwrap();
-    let runs = json(&out);
+    let runs = db.sigov(&["history", "--limit", "1", "--format", "json"]).expect(0).json();
     assert_eq!(runs.as_array().unwrap().len(), 1);
     assert_eq!(runs[0]["checks"].as_array().unwrap().len(), 5);
 
-    let out = db.cmd(&["--timezone", "Asia/Kolkata", "history", "--limit", "2"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = in_kolkata(&db, &["history", "--limit", "2"], 0).stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("started") && lines[0].contains("Asia/Kolkata"), "{text}");
     let run_lines: Vec<&&str> = lines.iter().filter(|l| l.starts_with(|c: char| c.is_ascii_digit())).collect();
@@ -92,13 +75,10 @@ fn history_shows_one_entry_per_run_with_exit_code_deliver_included_in_local_time
 
 #[test]
 fn a_failed_command_records_the_exit_code_it_ends_with() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = scenario_and_sink();
     let metrics = db.dir.path().join("no-such-dir").join("sigov_alerts.prom");
-    let out = db.run(&sink.url(), &["--metrics-file", metrics.to_str().unwrap(), "deliver"]);
-    let code = out.status.code().unwrap();
-    assert_ne!(code, 0, "{}", all_output(&out));
+    let ran = db.sigov(&["deliver"]).opt("--metrics-file", metrics).smtp(sink.url()).run().expect_failure();
+    let code = ran.code.unwrap();
     let rows = db.rows("SELECT command, status, CAST(exit_code AS SIGNED) FROM sigov_alerts_runs");
     assert_eq!(rows, [["deliver".to_string(), "ok".into(), code.to_string()]]);
 }
@@ -107,10 +87,8 @@ fn a_failed_command_records_the_exit_code_it_ends_with() {
 fn history_and_status_before_migrate_say_what_to_run_78() {
     let db = TestDb::bare();
     for cmd in ["history", "status"] {
-        let out = db.cmd(&[cmd]).output().unwrap();
-        assert_eq!(out.status.code(), Some(78), "{cmd}: {}", all_output(&out));
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{err}");
+        let ran = db.sigov(&[cmd]).expect(78);
+        let err = ran.error_line("sigov-alerts: error: ");
         assert!(err.contains("run `sigov-alerts migrate` first"), "{err}");
         assert!(!err.contains("doesn't exist"), "{err}");
     }
@@ -118,14 +96,7 @@ fn history_and_status_before_migrate_say_what_to_run_78() {
 
 #[test]
 fn status_lists_the_latest_rejections_newest_first() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    sink.configure(|b| {
-        b.rcpt_replies.insert("alice@example.org".into(), "550 5.1.1 <alice@example.org>: no such user".into());
-    });
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(65), "{}", all_output(&out));
+    let (mut db, _sink, _) = alice_refused();
     // Older rejections: eleven dated by their last attempt, one by its creation only.
     let mut values = Vec::new();
     for i in 0..11 {
@@ -146,21 +117,20 @@ fn status_lists_the_latest_rejections_newest_first() {
         values.join(", "),
         z = "0".repeat(31)
     ));
-    let out = db.cmd(&["--timezone", "UTC", "status", "--format", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "rejections in the last 24 h: {}", all_output(&out));
-    let s = json(&out);
+    // Rejections in the last 24 h: exit 1.
+    let s = db.sigov(&["status", "--format", "json"]).opt("--timezone", "UTC").expect(1).json();
     let rejections = s["rejections"].as_array().unwrap();
     assert_eq!(rejections.len(), 10);
     let addresses: Vec<&str> = rejections.iter().map(|r| r["address"].as_str().unwrap()).collect();
     assert_eq!(addresses[..4], ["alice@example.org", "old0@example.org", "legacy@example.org", "old1@example.org"]);
     assert_eq!(rejections[0]["check"], "project_deadlines");
     assert!(rejections[0]["reply"].as_str().unwrap().contains("no such user"), "{}", rejections[0]);
+    // The time of the attempt (the database server's clock), not the --at instant of the run.
     let at = chrono::DateTime::parse_from_rfc3339(rejections[0]["at"].as_str().unwrap()).unwrap();
     assert!((chrono::Utc::now() - at.to_utc()).num_minutes().abs() < 10, "{at}");
     assert_eq!(rejections[2]["check"], "budget");
 
-    let out = db.cmd(&["status"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = db.sigov(&["status"]).expect(1).stdout;
     let listed: Vec<&str> = text.lines().skip_while(|l| *l != "latest rejections:").skip(1).take(11).collect();
     assert!(listed[0].contains("project_deadlines  ") && listed[0].contains("<alice@example.org> "), "{text}");
     assert!(listed[0].contains("no such user"), "{text}");
@@ -170,10 +140,8 @@ fn status_lists_the_latest_rejections_newest_first() {
 
 #[test]
 fn at_on_a_real_run_needs_replay_and_a_storable_instant_64() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
+    let (mut db, sink) = scenario_and_sink();
     let before = db.table_counts();
-    let sink = SmtpSink::start();
     for (args, says) in [
         (
             vec!["run-all", "--at", "2026-12-01T08:00:00+01:00"],
@@ -185,18 +153,15 @@ fn at_on_a_real_run_needs_replay_and_a_storable_instant_64() {
         (vec!["run-all", "--at", "9999-12-31T23:59:59Z", "--replay"], "outside the instants the tables can hold"),
         (vec!["check-project-deadlines", "--at", "1969-12-31T23:00:00Z", "--dry-run"], "years 1970 to 9998"),
     ] {
-        let out = db.run(&sink.url(), &args);
-        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", all_output(&out));
-        let err = stderr(&out);
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("sigov-alerts: error: ") && err.contains(says), "{args:?}: {err}");
+        let ran = db.sigov(&args).smtp(sink.url()).expect(64);
+        let err = ran.error_line("sigov-alerts: error: ");
+        assert!(err.contains(says), "{args:?}: {err}");
     }
     assert_eq!(db.table_counts(), before, "nothing written");
     assert_eq!(sink.count(), 0);
     // A preview at another instant needs no flag; the edges of the range are accepted.
     for at in [AT, "9998-12-31T12:00:00Z", "1970-01-02T00:00:00Z"] {
-        let out = db.run(&sink.url(), &["run-all", "--at", at, "--dry-run"]);
-        assert_eq!(out.status.code(), Some(0), "{at}: {}", all_output(&out));
+        db.sigov(&["run-all", "--at", at, "--dry-run"]).smtp(sink.url()).expect(0);
     }
 }
 
@@ -221,28 +186,19 @@ fn drop_column(db: &mut TestDb, table: &str, column: &str) {
 
 #[test]
 fn a_dropped_app_column_is_named_by_doctor_and_runs_exit_78() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["doctor"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok    app columns: "), "{}", all_output(&out));
+    let (mut db, sink) = scenario_and_sink();
+    let run = |args: &[&str], code: i32| db.sigov(args).smtp(sink.url()).expect(code);
+    run(&["doctor"], 0).assert_stdout(&["ok    app columns: "]);
 
     drop_column(&mut db, "core_projet", "client");
-    let out = db.run(&sink.url(), &["doctor"]);
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let run = |args: &[&str], code: i32| db.sigov(args).smtp(sink.url()).expect(code);
+    let text = run(&["doctor"], 78).stdout;
     let line = text.lines().find(|l| l.contains("app columns")).unwrap_or_else(|| panic!("{text}"));
     assert!(line.starts_with("FAIL") && line.contains("missing: core_projet.client"), "{text}");
     assert!(text.contains("ok    app tables"), "the table is there: {text}");
 
-    let out = db.run(&sink.url(), &["run-all", "--dry-run"]);
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    let err = stderr(&out);
-    assert!(err.contains("core_projet.client") && err.contains("the app's schema changed"), "{err}");
-    let out = db.run(&sink.url(), &["check-project-deadlines"]);
-    assert_eq!(out.status.code(), Some(78), "{}", all_output(&out));
-    assert!(stderr(&out).contains("column core_projet.client is missing"), "{}", all_output(&out));
+    run(&["run-all", "--dry-run"], 78).assert_stderr(&["core_projet.client", "the app's schema changed"]);
+    run(&["check-project-deadlines"], 78).assert_stderr(&["column core_projet.client is missing"]);
     // The run is recorded with the exit code it ended with.
     let rows = db.rows("SELECT check_slug, CAST(exit_code AS SIGNED) FROM sigov_alerts_runs");
     assert_eq!(rows, [["project_deadlines", "78"]]);
@@ -264,11 +220,8 @@ fn app_tables_holding_only_the_listed_columns_run_every_check() {
         }
     }
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["doctor"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok    app columns: "), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let report = json(&out);
+    db.sigov(&["doctor"]).smtp(sink.url()).run().assert_stdout(&["ok    app columns: "]);
+    let report = db.sigov(&["run-all", "--at", AT, "--replay", "--format", "json"]).smtp(sink.url()).expect(0).json();
     for c in report["checks"].as_array().unwrap() {
         assert_eq!(c["status"], "ok", "{c}");
         // The scenario's one project is not yet due.

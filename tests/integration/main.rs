@@ -15,3 +15,4 @@ mod migrate;
 mod ops;
 mod outbox;
 mod project_deadlines;
+mod secrets;

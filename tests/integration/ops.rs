@@ -1,22 +1,26 @@
 //! Operations: history, status, metrics file, JSON logs, log file, crontab.
 
-use crate::common::{SmtpSink, TestDb, all_output};
-use crate::project_deadlines::{AT, scenario};
+use crate::common::{Ran, SmtpSink, TestDb};
+use crate::project_deadlines::{AT, scenario, scenario_and_sink};
+
+/// `run-all` at [`AT`], for real.
+const RUN_ALL: [&str; 4] = ["run-all", "--at", AT, "--replay"];
+
+/// `args` mailing to `sink`, exit 0.
+fn run(db: &TestDb, sink: &SmtpSink, args: &[&str]) -> Ran {
+    db.sigov(args).smtp(sink.url()).expect(0)
+}
 
 #[test]
 fn history_and_status_tell_what_ran_and_what_is_owed() {
     let mut db = TestDb::new();
     scenario(&mut db);
     // Nothing ran yet: unhealthy.
-    let out = db.cmd(&["status"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("never succeeded"));
+    db.sigov(&["status"]).expect(1).assert_stdout(&["never succeeded"]);
 
     let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]).status.code(), Some(0));
-    let out = db.cmd(&["history", "--format", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    run(&db, &sink, &RUN_ALL);
+    let runs = db.sigov(&["history", "--format", "json"]).expect(0).json();
     let runs = runs.as_array().unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["local_date"], "2026-03-16");
@@ -28,9 +32,7 @@ fn history_and_status_tell_what_ran_and_what_is_owed() {
     assert_eq!(pd["rows"], 9);
     assert_eq!(pd["sent"], 8);
 
-    let out = db.cmd(&["status", "--format", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = db.sigov(&["status", "--format", "json"]).expect(0).json();
     assert_eq!(s["healthy"], true);
     assert_eq!(s["queued"], 0);
 
@@ -38,19 +40,14 @@ fn history_and_status_tell_what_ran_and_what_is_owed() {
     db.exec(
         "UPDATE sigov_alerts_deliveries SET state = 'queued', created_at = created_at - INTERVAL 7 HOUR WHERE state = 'sent' LIMIT 1",
     );
-    let out = db.cmd(&["status"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("queued for more than 6h"), "{}", all_output(&out));
+    db.sigov(&["status"]).expect(1).assert_stdout(&["queued for more than 6h"]);
 }
 
 #[test]
 fn metrics_file_is_node_exporter_textfile_format() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (db, sink) = scenario_and_sink();
     let path = db.dir.path().join("sigov_alerts.prom");
-    let out = db.run(&sink.url(), &["--metrics-file", path.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    db.sigov(&RUN_ALL).opt("--metrics-file", &path).smtp(sink.url()).expect(0);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("sigov_alerts_rows_created{check=\"project_deadlines\"} 9\n"), "{text}");
     assert!(text.contains("sigov_alerts_emails_sent{check=\"project_deadlines\"} 8\n"), "{text}");
@@ -78,28 +75,10 @@ fn metrics_file_is_node_exporter_textfile_format() {
 
 #[test]
 fn json_logs_carry_run_id_and_check_and_log_file_appends_without_ansi() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (db, sink) = scenario_and_sink();
     let log = db.dir.path().join("sigov-alerts.log");
-    let out = db.run(
-        &sink.url(),
-        &[
-            "-v",
-            "--log-format",
-            "json",
-            "--log-file",
-            log.to_str().unwrap(),
-            "--color",
-            "always",
-            "run-all",
-            "--at",
-            AT,
-            "--replay",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let logged = |args: &[&str]| db.sigov(args).opt("--log-file", &log).args(&RUN_ALL).smtp(sink.url()).expect(0);
+    let stderr = logged(&["-v", "--log-format", "json", "--color", "always"]).stderr;
     let lines: Vec<serde_json::Value> =
         stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
     let evaluated: Vec<_> = lines.iter().filter(|l| l["fields"]["message"] == "check evaluated").collect();
@@ -113,8 +92,7 @@ fn json_logs_carry_run_id_and_check_and_log_file_appends_without_ansi() {
     assert_eq!(first.lines().count(), stderr.lines().count());
     assert!(!first.contains('\u{1b}'), "no ANSI codes in the log file");
     // A second run appends.
-    let out = db.run(&sink.url(), &["-v", "--log-file", log.to_str().unwrap(), "run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0));
+    logged(&["-v"]);
     let second = std::fs::read_to_string(&log).unwrap();
     assert!(second.starts_with(&first) && second.len() > first.len());
     assert!(!second.contains('\u{1b}'));
@@ -122,24 +100,16 @@ fn json_logs_carry_run_id_and_check_and_log_file_appends_without_ansi() {
 
 #[test]
 fn quiet_on_success_but_errors_on_stderr() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["deliver"]);
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{}", all_output(&out));
-    let out = db.run(&sink.url(), &["-v", "run-all", "--at", AT, "--replay"]);
-    assert!(!out.stderr.is_empty(), "-v gives a summary");
+    let (db, sink) = scenario_and_sink();
+    run(&db, &sink, &RUN_ALL).assert_quiet();
+    run(&db, &sink, &["deliver"]).assert_quiet();
+    assert!(!run(&db, &sink, &["-v", "run-all", "--at", AT, "--replay"]).stderr.is_empty(), "-v gives a summary");
 }
 
 #[test]
 fn crontab_prints_absolute_paths_and_the_staggered_schedule() {
     let db = TestDb::new();
-    let out = db.cmd(&["crontab", "--staggered"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = db.sigov(&["crontab", "--staggered"]).expect(0).stdout;
     assert!(text.contains("CRON_TZ=Europe/Paris"));
     for (minute, cmd) in [
         (0, "check-project-deadlines"),
@@ -151,17 +121,14 @@ fn crontab_prints_absolute_paths_and_the_staggered_schedule() {
         let line = text.lines().find(|l| l.ends_with(cmd)).unwrap_or_else(|| panic!("{cmd}: {text}"));
         assert!(line.starts_with(&format!("{minute} */4 * * * /")), "{line}");
     }
-    let out = db.cmd(&["crontab"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = db.sigov(&["crontab"]).expect(0).stdout;
     assert!(text.lines().any(|l| l.starts_with("0 */4 * * * /") && l.ends_with(" run-all")), "{text}");
 }
 
 #[test]
 fn old_ledger_rows_are_pruned_once_ever_identities_kept() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["run-all", "--at", AT, "--replay"]).status.code(), Some(0));
+    let (mut db, sink) = scenario_and_sink();
+    run(&db, &sink, &RUN_ALL);
     let total = db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries");
     // Age every row past the 90-day retention; pretend one is a once-ever contract alert.
     db.exec(
@@ -169,8 +136,7 @@ fn old_ledger_rows_are_pruned_once_ever_identities_kept() {
          UPDATE sigov_alerts_deliveries SET period = '-' ORDER BY id LIMIT 1;
          UPDATE sigov_alerts_runs SET started_at = started_at - INTERVAL 100 DAY;",
     );
-    let out = db.run(&sink.url(), &["deliver"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    run(&db, &sink, &["deliver"]);
     assert!(total > 1);
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries"), 1, "only the once-ever identity is kept");
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE period = '-'"), 1);

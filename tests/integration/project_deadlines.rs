@@ -1,21 +1,25 @@
 //! check-project-deadlines end to end (spec §3.1, rulings R1–R3, R6, R8,
 //! R9, R11–R14), against a real MariaDB and a real SMTP server.
 
-use crate::common::{SmtpSink, TestDb, all_output, header, parts, uid};
+use crate::common::{Ran, SmtpSink, TestDb, header, parts, relay_down, uid};
 
 /// 2026-03-16 08:00 in Paris.
 pub const AT: &str = "2026-03-16T08:00:00+01:00";
+
+/// The check at [`AT`], for real.
+pub const CHECK: [&str; 4] = ["check-project-deadlines", "--at", AT, "--replay"];
 
 /// Users: creator c1, principal b1, team a1, inactive d1, no address e1;
 /// projects: J-7 (aa01, whole team), overdue by 2 (aa02), J-3 (aa03),
 /// J-1 (aa04, no principal), TERMINE at J-3 (aa05), dateless (aa06), 2 days (aa07).
 pub fn scenario(db: &mut TestDb) {
-    db.reference();
-    db.user("c1", "Claire", "Martin", "claire@example.org", (true, true, false))
-        .user("b1", "Bruno", "Petit", "bruno@example.org", (true, true, false))
-        .user("a1", "Alice", "Roux", "alice@example.org", (true, true, false))
-        .user("d1", "Denis", "Inactif", "denis@example.org", (false, true, false))
-        .user("e1", "Emma", "Sansmail", "", (true, true, false));
+    db.team().user("d1", "Denis", "Inactif", "denis@example.org", (false, true, false)).user(
+        "e1",
+        "Emma",
+        "Sansmail",
+        "",
+        (true, true, false),
+    );
     db.project("aa01", "Portail RH", "EN_COURS", Some("2026-03-23"), "c1")
         .project("aa02", "Migration", "EN_COURS", Some("2026-03-14"), "c1")
         .project("aa03", "Intranet", "EN_COURS", Some("2026-03-19"), "c1")
@@ -36,20 +40,46 @@ pub fn scenario(db: &mut TestDb) {
         .assign("f00a", "aa04", "a1", true, true);
 }
 
+/// A new database holding the scenario, and a sink.
+pub fn scenario_and_sink() -> (TestDb, SmtpSink) {
+    let mut db = TestDb::new();
+    scenario(&mut db);
+    (db, SmtpSink::start())
+}
+
+/// The scenario with alice@example.org refused by the relay (550), its
+/// check run once: exit 65.
+pub fn alice_refused() -> (TestDb, SmtpSink, Ran) {
+    let (db, sink) = scenario_and_sink();
+    sink.refuse(&["alice@example.org"], "550 5.1.1 <{addr}>: no such user");
+    let ran = db.sigov(&CHECK).smtp(sink.url()).expect(65);
+    (db, sink, ran)
+}
+
 fn rows_by(db: &mut TestDb, kind: &str) -> Vec<Vec<String>> {
     db.rows(&format!(
         "SELECT destinataire_id, projet_id FROM core_alerteprojet WHERE type_alerte = '{kind}' ORDER BY projet_id, destinataire_id"
     ))
 }
 
+/// `check-project-deadlines --replay` at `at`, mailing to `sink`: exit 0.
+fn check_at(db: &TestDb, sink: &SmtpSink, at: &str) -> Ran {
+    db.sigov(&["check-project-deadlines", "--at", at, "--replay"]).smtp(sink.url()).expect(0)
+}
+
+/// A new database holding `fill`, checked at [`AT`] (exit 0).
+fn checked(fill: impl FnOnce(&mut TestDb)) -> (TestDb, SmtpSink, Ran) {
+    let mut db = TestDb::new();
+    fill(&mut db);
+    let sink = SmtpSink::start();
+    let ran = check_at(&db, &sink, AT);
+    (db, sink, ran)
+}
+
 #[test]
 fn scenario_creates_the_apps_rows_and_mails() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "quiet on success: {}", all_output(&out));
+    let (mut db, sink, ran) = checked(scenario);
+    ran.assert_quiet();
 
     // J-7: creator, principal, team (inactive d1 skipped, e1 gets a row).
     let j7 = rows_by(&mut db, "ECHEANCE_J7");
@@ -58,7 +88,7 @@ fn scenario_creates_the_apps_rows_and_mails() {
     assert_eq!(rows_by(&mut db, "ECHEANCE_DEPASSEE").len(), 2);
     assert_eq!(rows_by(&mut db, "ECHEANCE_J3"), [[uid("b1"), uid("aa03")], [uid("c1"), uid("aa03")]]);
     assert_eq!(rows_by(&mut db, "ECHEANCE_J1"), [[uid("c1"), uid("aa04")]]);
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
+    assert_eq!(db.alerts(), 9);
     assert_eq!(db.count("SELECT COUNT(*) FROM core_notificationetape"), 0);
 
     // Byte-identical row, as the app writes it.
@@ -107,31 +137,23 @@ fn scenario_creates_the_apps_rows_and_mails() {
     assert!(html.contains("Portail RH") && html.contains("En cours"));
 
     // The ledger: one row per identity, delivered.
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'sent'"), 8);
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'no_email'"), 1);
+    assert_eq!(db.deliveries("sent"), 8);
+    assert_eq!(db.deliveries("no_email"), 1);
     assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_runs WHERE status = 'ok'"), 1);
 }
 
 #[test]
 fn second_run_same_day_creates_and_sends_nothing() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]).status.code(), Some(0));
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-16T20:00:00+01:00", "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
+    let (mut db, sink, _) = checked(scenario);
+    check_at(&db, &sink, "2026-03-16T20:00:00+01:00");
+    assert_eq!(db.alerts(), 9);
     assert_eq!(sink.count(), 8);
 }
 
 #[test]
 fn next_day_overdue_alerts_come_again_with_the_new_count() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    assert_eq!(db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]).status.code(), Some(0));
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-17T08:00:00+01:00", "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let (mut db, sink, _) = checked(scenario);
+    check_at(&db, &sink, "2026-03-17T08:00:00+01:00");
     let overdue = db.rows(
         "SELECT message FROM core_alerteprojet WHERE type_alerte = 'ECHEANCE_DEPASSEE' AND date_creation >= '2026-03-17' ORDER BY destinataire_id",
     );
@@ -158,9 +180,7 @@ fn old_stack_row_from_paris_today_suppresses_the_alert_r3a_r2() {
         uid("aa01")
     ));
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = db.sigov(&CHECK).smtp(sink.url()).args(&["--format", "json"]).expect(0).json();
     let skipped = &report["checks"][0]["skipped"];
     assert!(
         skipped.as_array().unwrap().iter().any(|s| s["recipient_id"] == uid("b1") && s["reason"] == "already_sent"),
@@ -178,12 +198,9 @@ fn old_stack_row_from_paris_today_suppresses_the_alert_r3a_r2() {
 
 #[test]
 fn run_at_0030_paris_uses_the_paris_date_r1() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
+    let (mut db, sink) = scenario_and_sink();
     // 23:30 UTC on the 15th: the UTC date would make aa01 8 days away.
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", "2026-03-15T23:30:00Z", "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    check_at(&db, &sink, "2026-03-15T23:30:00Z");
     assert_eq!(rows_by(&mut db, "ECHEANCE_J7").len(), 4);
     let (text, _) = parts(&sink.received()[0].data);
     assert!(text.contains("Date de notification: 16/03/2026 à 00:30"), "{text}");
@@ -191,11 +208,7 @@ fn run_at_0030_paris_uses_the_paris_date_r1() {
 
 #[test]
 fn inactive_users_get_nothing_and_no_address_gets_a_row_only_r8_r9() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0));
+    let (mut db, sink, _) = checked(scenario);
     assert_eq!(db.count(&format!("SELECT COUNT(*) FROM core_alerteprojet WHERE destinataire_id = '{}'", uid("d1"))), 0);
     assert_eq!(db.count(&format!("SELECT COUNT(*) FROM core_alerteprojet WHERE destinataire_id = '{}'", uid("e1"))), 1);
     assert!(sink.received().iter().all(|m| m.to[0] != "denis@example.org"));
@@ -204,13 +217,9 @@ fn inactive_users_get_nothing_and_no_address_gets_a_row_only_r8_r9() {
 
 #[test]
 fn hostile_project_name_subject_single_line_html_escaped_text_raw_r11() {
-    let mut db = TestDb::new();
-    db.reference();
-    db.user("c1", "Claire", "Martin", "claire@example.org", (true, true, false));
-    db.project("aa01", "Evil\r\nBcc: x@evil.example <b>gras</b>", "EN_COURS", Some("2026-03-19"), "c1");
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let (mut db, sink, _) = checked(|db| {
+        db.team().project("aa01", "Evil\r\nBcc: x@evil.example <b>gras</b>", "EN_COURS", Some("2026-03-19"), "c1");
+    });
     let mails = sink.received();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, ["claire@example.org"]);
@@ -231,29 +240,22 @@ fn hostile_project_name_subject_single_line_html_escaped_text_raw_r11() {
 
 #[test]
 fn dry_run_writes_nothing_and_sends_nothing_r14() {
-    let mut db = TestDb::new();
-    scenario(&mut db);
+    let (mut db, sink) = scenario_and_sink();
     let before = db.table_counts();
-    let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--dry-run"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let dry = ["check-project-deadlines", "--at", AT, "--dry-run"];
+    db.sigov(&dry).smtp(sink.url()).expect(0).assert_stdout(&[
+        "would create 9 rows, 8 e-mails; 2 skipped",
+        "Subject: [SI-Gouvernance] ⚠️ Alerte: 🔴 Projet Migration - EN RETARD",
+        "skipped Denis Inactif ECHEANCE_J7 on \"Portail RH\": inactive",
+        "no e-mail: no_address",
+        "skipped Emma Sansmail ECHEANCE_J7 on \"Portail RH\": no_address (row created, no e-mail)",
+    ]);
     assert_eq!(db.table_counts(), before);
     assert_eq!(sink.sessions(), 0);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("would create 9 rows, 8 e-mails; 2 skipped"), "{stdout}");
-    assert!(stdout.contains("Subject: [SI-Gouvernance] ⚠️ Alerte: 🔴 Projet Migration - EN RETARD"), "{stdout}");
-    assert!(stdout.contains("skipped Denis Inactif ECHEANCE_J7 on \"Portail RH\": inactive"), "{stdout}");
-    assert!(stdout.contains("no e-mail: no_address"), "{stdout}");
-    assert!(
-        stdout.contains("skipped Emma Sansmail ECHEANCE_J7 on \"Portail RH\": no_address (row created, no e-mail)"),
-        "{stdout}"
-    );
 
     // The preview equals the real run.
-    let json = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--dry-run", "--format", "json"]);
-    let preview: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let real = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay", "--format", "json"]);
-    let report: serde_json::Value = serde_json::from_slice(&real.stdout).unwrap();
+    let preview = db.sigov(&dry).smtp(sink.url()).args(&["--format", "json"]).expect(0).json();
+    let report = db.sigov(&CHECK).smtp(sink.url()).args(&["--format", "json"]).expect(0).json();
     let strip = |v: &serde_json::Value| -> Vec<(String, String, String)> {
         v["checks"][0]["alerts"]
             .as_array()
@@ -281,9 +283,9 @@ fn dry_run_before_migrate_treats_the_ledger_as_empty_and_says_so() {
     let mut db = TestDb::bare();
     scenario(&mut db);
     let before = db.table_counts();
-    let out = db.cmd(&["check-project-deadlines", "--at", AT, "--dry-run"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ledger tables do not exist yet"));
+    db.sigov(&["check-project-deadlines", "--at", AT, "--dry-run"])
+        .expect(0)
+        .assert_stdout(&["ledger tables do not exist yet"]);
     assert_eq!(db.table_counts(), before);
 }
 
@@ -292,34 +294,27 @@ fn real_run_before_migrate_fails_with_78() {
     let mut db = TestDb::bare();
     scenario(&mut db);
     let sink = SmtpSink::start();
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(78));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = db.sigov(&CHECK).smtp(sink.url()).expect(78).error_line("sigov-alerts: error: ").to_string();
     assert!(err.contains("run `sigov-alerts migrate` first"), "{err}");
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 0);
+    assert_eq!(db.alerts(), 0);
 }
 
 #[test]
 fn smtp_down_rows_committed_mail_queued_then_delivered_once() {
     let mut db = TestDb::new();
     scenario(&mut db);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let down = format!("smtp://127.0.0.1:{port}?tls=none");
-    let out = db.run(&down, &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(75), "{}", all_output(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("8 queued for retry"), "{err}");
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
-    assert_eq!(db.count("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = 'queued'"), 8);
+    let down = relay_down();
+    db.sigov(&CHECK).smtp(&down).expect(75).assert_stderr(&["8 queued for retry"]);
+    assert_eq!(db.alerts(), 9);
+    assert_eq!(db.deliveries("queued"), 8);
     // Retries wait for their next attempt time; make them due now.
     db.exec("UPDATE sigov_alerts_deliveries SET next_attempt_at = NULL");
+    // The relay comes back on the same port.
+    let port = url::Url::parse(&down).unwrap().port().unwrap();
     let sink = SmtpSink::start_on(port, true);
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    check_at(&db, &sink, AT);
     assert_eq!(sink.count(), 8);
-    assert_eq!(db.count("SELECT COUNT(*) FROM core_alerteprojet"), 9);
-    let out = db.run(&sink.url(), &["check-project-deadlines", "--at", AT, "--replay"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(db.alerts(), 9);
+    check_at(&db, &sink, AT);
     assert_eq!(sink.count(), 8);
 }

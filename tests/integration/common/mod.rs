@@ -4,15 +4,18 @@
 
 #![allow(dead_code)]
 
+mod run;
 pub mod smtp;
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::mysql::MySqlConnection;
 use sqlx::{Connection, Row};
 
+pub use run::{Ran, SAFETY, Sigov, Spawned};
 pub use smtp::SmtpSink;
 
 /// The server URL, without database (scripts/test exports it).
@@ -21,6 +24,45 @@ pub fn server_url() -> String {
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test of any process uses: `{prefix}_{pid}_{n}_{µs}`.
+pub fn unique_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        chrono::Utc::now().timestamp_subsec_micros()
+    )
+}
+
+/// Runs `sql` on the server at `server` (a URL without database) as the
+/// connection's user; an error is returned, not raised, for clean-ups.
+pub fn on_server(server: &str, sql: &str) -> Result<(), sqlx::Error> {
+    let server = server.trim_end_matches('/').to_string();
+    let sql = sql.to_string();
+    // A thread of its own: callers may be inside another runtime, or dropping.
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut c = MySqlConnection::connect(&format!("{server}/mysql")).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut c).await?;
+            c.close().await
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// Creates database `name` on `server`.
+pub fn create_database(server: &str, name: &str) {
+    on_server(server, &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))
+        .expect("create the test database (run scripts/test, or set SIGOV_TEST_DATABASE_URL)");
+}
+
+/// Drops database `name` on `server`, if it can.
+pub fn drop_database(server: &str, name: &str) {
+    let _ = on_server(server, &format!("DROP DATABASE IF EXISTS `{name}`"));
+}
 
 /// The app schema, as shipped in tests/fixtures/.
 pub const SCHEMA: &str = include_str!("../../fixtures/si-gouvernance-schema.sql");
@@ -49,8 +91,7 @@ impl TestDb {
     /// A new migrated database with the app schema on the server at `server`.
     pub fn on(server: &str) -> TestDb {
         let db = Self::bare_on(server);
-        let out = db.cmd(&["migrate"]).output().expect("run migrate");
-        assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
+        db.sigov(&["migrate"]).expect(0);
         db
     }
 
@@ -62,25 +103,11 @@ impl TestDb {
     /// A new database with only the app schema on the server at `server`.
     pub fn bare_on(server: &str) -> TestDb {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let name = format!(
-            "sigov_t_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            chrono::Utc::now().timestamp_subsec_micros()
-        );
+        let name = unique_name("sigov_t");
         let server = server.to_string();
+        create_database(&server, &name);
         let url = format!("{}/{}", server.trim_end_matches('/'), name);
         let conn = rt.block_on(async {
-            let mut admin = MySqlConnection::connect(&format!("{}/mysql", server.trim_end_matches('/')))
-                .await
-                .expect("connect to the test MariaDB (run scripts/test, or set SIGOV_TEST_DATABASE_URL)");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-            admin.close().await.unwrap();
             let mut conn = MySqlConnection::connect(&url).await.unwrap();
             sqlx::raw_sql(sqlx::AssertSqlSafe(SCHEMA)).execute(&mut conn).await.expect("load schema");
             conn
@@ -155,31 +182,61 @@ impl TestDb {
         self.dir.path().join("sigov-alerts.lock")
     }
 
-    /// The binary with this database and lock file, environment cleared.
-    pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sigov-alerts"));
-        c.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .arg("--database-url")
-            .arg(&self.url)
-            .arg("--lock-file")
-            .arg(self.lock_file())
-            .args(args)
-            .current_dir(self.dir.path());
-        c
+    /// The binary with this database and lock file, in the test's directory.
+    pub fn sigov(&self, args: &[&str]) -> Sigov {
+        Sigov::new(args).opt("--database-url", &self.url).opt("--lock-file", self.lock_file()).dir(self.dir.path())
     }
 
-    /// Runs the binary with a mail transport.
+    /// [`TestDb::sigov`] as a plain command.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        self.sigov(args).command()
+    }
+
+    /// Runs the binary with a mail transport; the plain output.
     pub fn run(&self, smtp_url: &str, args: &[&str]) -> Output {
-        let mut c = self.cmd(&[]);
-        c.arg("--smtp-url").arg(smtp_url).args(args);
-        c.output().expect("run the binary")
+        self.sigov(args).smtp(smtp_url).command().output().expect("run the binary")
+    }
+
+    /// Writes `contents` to `name` in the test's directory; its path.
+    pub fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
+
+    /// E-mails of the outbox in `state` (`queued`, `sent`…).
+    pub fn deliveries(&mut self, state: &str) -> i64 {
+        self.count(&format!("SELECT COUNT(*) FROM sigov_alerts_deliveries WHERE state = '{state}'"))
+    }
+
+    /// Rows of core_alerteprojet.
+    pub fn alerts(&mut self) -> i64 {
+        self.count("SELECT COUNT(*) FROM core_alerteprojet")
+    }
+
+    /// A MariaDB user of this test's own, `password` its password, with no
+    /// privilege yet ([`DbUser::grant`]); dropped with the guard returned.
+    pub fn user_with_password(&mut self, password: &str) -> DbUser {
+        let user = DbUser { name: unique_name("sigov_u"), password: password.into(), server: self.server.clone() };
+        for host in DbUser::HOSTS {
+            self.exec(&format!("CREATE USER '{}'@'{host}' IDENTIFIED BY {}", user.name, q(password)));
+        }
+        user
     }
 
     /// Reference rows: statuses, stage types.
     pub fn reference(&mut self) -> &mut Self {
         self.exec(REFERENCE_SQL);
         self
+    }
+
+    /// The reference rows and three active users with addresses: c1 Claire
+    /// Martin, b1 Bruno Petit, a1 Alice Roux.
+    pub fn team(&mut self) -> &mut Self {
+        self.reference()
+            .user("c1", "Claire", "Martin", "claire@example.org", (true, true, false))
+            .user("b1", "Bruno", "Petit", "bruno@example.org", (true, true, false))
+            .user("a1", "Alice", "Roux", "alice@example.org", (true, true, false))
     }
 
     /// A user; `flags` = (is_active, statut_actif, is_superuser).
@@ -321,19 +378,45 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        let server = self.server.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(mut c) = MySqlConnection::connect(&format!("{}/mysql", server.trim_end_matches('/'))).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`")))
-                        .execute(&mut c)
-                        .await;
-                }
-            });
-        })
-        .join();
+        drop_database(&self.server, &self.name);
+    }
+}
+
+/// A user made by [`TestDb::user_with_password`], on `localhost` and
+/// `127.0.0.1` (so that no anonymous user of the server shadows it); dropped
+/// with the guard, even when the test fails.
+pub struct DbUser {
+    /// The user name.
+    pub name: String,
+    /// Its password.
+    pub password: String,
+    server: String,
+}
+
+impl DbUser {
+    const HOSTS: [&str; 2] = ["localhost", "127.0.0.1"];
+
+    /// `GRANT {what} TO` the user (`what`: `SELECT ON db.table`…).
+    pub fn grant(&self, db: &mut TestDb, what: &str) {
+        for host in Self::HOSTS {
+            db.exec(&format!("GRANT {what} TO '{}'@'{host}'", self.name));
+        }
+    }
+
+    /// The URL of `db` as this user, with its password or without.
+    pub fn url(&self, db: &TestDb, with_password: bool) -> String {
+        let mut url = url::Url::parse(&db.url).unwrap();
+        url.set_username(&self.name).unwrap();
+        url.set_password(with_password.then_some(self.password.as_str())).unwrap();
+        url.to_string()
+    }
+}
+
+impl Drop for DbUser {
+    fn drop(&mut self) {
+        for host in Self::HOSTS {
+            let _ = on_server(&self.server, &format!("DROP USER IF EXISTS '{}'@'{host}'", self.name));
+        }
     }
 }
 
@@ -379,13 +462,12 @@ pub fn private_server() -> PrivateServer {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let root = if is_root() { vec!["--user=root"] } else { vec![] };
-    let out = Command::new("mariadb-install-db")
+    let mut install = Command::new("mariadb-install-db");
+    install
         .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
         .arg(format!("--datadir={}", data.display()))
-        .args(&root)
-        .output()
-        .expect("mariadb-install-db (Debian's mariadb-server)");
-    assert!(out.status.success(), "mariadb-install-db: {}", String::from_utf8_lossy(&out.stderr));
+        .args(&root);
+    Ran::tool(install);
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new("/usr/sbin/mariadbd")
         .arg("--no-defaults")
@@ -409,12 +491,6 @@ pub fn private_server() -> PrivateServer {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     server
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
-        .unwrap_or(false)
 }
 
 /// The app's reference rows: project statuses and stage types.
@@ -464,12 +540,38 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
     parse(raw).headers.get_first_value(name)
 }
 
-/// stdout and stderr of a run, for secret checks.
+/// stdout and stderr of a plain output.
 pub fn all_output(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
-/// True when `path` exists.
-pub fn exists(p: &Path) -> bool {
-    p.exists()
+/// A port on 127.0.0.1 that nothing listens on (just now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// An SMTP URL where no relay listens: mail stays queued.
+pub fn relay_down() -> String {
+    format!("smtp://127.0.0.1:{}?tls=none", free_port())
+}
+
+/// The Message-ID of every message `sink` received, in order.
+pub fn message_ids(sink: &SmtpSink) -> Vec<String> {
+    sink.received().iter().map(|m| header(&m.data, "Message-ID").unwrap()).collect()
+}
+
+/// Message-IDs received, with how many times each.
+pub fn per_message_id(sink: &SmtpSink) -> HashMap<String, usize> {
+    let mut per: HashMap<String, usize> = HashMap::new();
+    for id in message_ids(sink) {
+        *per.entry(id).or_default() += 1;
+    }
+    per
+}
+
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false)
 }

@@ -34,8 +34,6 @@ pub struct Behaviour {
     pub silent: bool,
     /// Keep messages in memory (off for benchmarks: count only).
     pub keep: bool,
-    /// Wait this long before answering the end of DATA.
-    pub data_delay_ms: u64,
     /// Offer STARTTLS with this server configuration.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// With `tls`: TLS from the first byte (smtps) instead of STARTTLS.
@@ -130,6 +128,16 @@ impl SmtpSink {
     /// Changes how the server answers.
     pub fn configure(&self, f: impl FnOnce(&mut Behaviour)) {
         f(&mut self.state.lock().unwrap().behaviour);
+    }
+
+    /// Answers RCPT for each of `addresses` with `reply`, in which `{addr}`
+    /// stands for the address (e.g. `550 5.1.1 <{addr}>: no such user`).
+    pub fn refuse(&self, addresses: &[&str], reply: &str) {
+        self.configure(|b| {
+            for a in addresses {
+                b.rcpt_replies.insert(a.to_string(), reply.replace("{addr}", a));
+            }
+        });
     }
 
     /// Messages received so far.
@@ -320,10 +328,6 @@ fn dialogue<S: Read + Write>(
                 }
             }
             let data = String::from_utf8_lossy(&data).into_owned();
-            let delay = state.lock().unwrap().behaviour.data_delay_ms;
-            if delay > 0 {
-                thread::sleep(std::time::Duration::from_millis(delay));
-            }
             if !hold(state, std::mem::take(&mut first_message)) {
                 return Ok(Next::Done);
             }
@@ -383,7 +387,7 @@ fn hold(state: &Arc<Mutex<State>>, first_of_session: bool) -> bool {
 }
 
 /// Standard base64 (for AUTH PLAIN).
-fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in data.chunks(3) {

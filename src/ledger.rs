@@ -215,15 +215,10 @@ pub async fn record(
 /// Deletes ledger rows older than `days` (docs/design.md §3), keeping
 /// once-ever identities (contracts, period `-`) and anything still queued.
 pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
-    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(i64::from(days));
     // language=MySQL
-    let a = sqlx::query("DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> ?")
-        .bind(cutoff)
-        .bind(DeliveryState::Queued.as_str())
-        .execute(db.conn())
-        .within("pruning the ledger")
-        .await?;
-    Ok(a.rows_affected())
+    let sql = "DELETE FROM sigov_alerts_deliveries WHERE created_at < ? AND period <> '-' AND state <> ?";
+    let q = sqlx::query(sql).bind(crate::runs::cutoff(days)).bind(DeliveryState::Queued.as_str());
+    Ok(q.execute(db.conn()).within("pruning the ledger").await?.rows_affected())
 }
 
 #[cfg(test)]

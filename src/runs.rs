@@ -321,14 +321,14 @@ pub async fn running_holder(conn: &mut sqlx::MySqlConnection) -> Option<String> 
 
 /// Deletes run rows older than `days`.
 pub async fn prune(db: &mut Db, days: u32) -> Result<u64> {
-    let cutoff = chrono::Utc::now().naive_utc() - chrono::Duration::days(i64::from(days));
     // language=MySQL
-    let b = sqlx::query("DELETE FROM sigov_alerts_runs WHERE started_at < ?")
-        .bind(cutoff)
-        .execute(db.conn())
-        .within("pruning the run history")
-        .await?;
-    Ok(b.rows_affected())
+    let q = sqlx::query("DELETE FROM sigov_alerts_runs WHERE started_at < ?").bind(cutoff(days));
+    Ok(q.execute(db.conn()).within("pruning the run history").await?.rows_affected())
+}
+
+/// The instant before which rows older than `days` are pruned (UTC).
+pub fn cutoff(days: u32) -> NaiveDateTime {
+    Utc::now().naive_utc() - chrono::Duration::days(i64::from(days))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::runs::NO_CHECK;
 use crate::runs::RunStatus;
+use crate::runs::RunStatus as R;
 
 /// What a run, or one of its checks, did.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
@@ -99,17 +100,10 @@ pub struct CheckEntry {
 }
 
 /// Run statuses, most severe first: a run shows the first its rows have.
-const SEVERITY: [&str; 6] = [
-    RunStatus::Running.as_str(),
-    RunStatus::Crashed.as_str(),
-    RunStatus::Failed.as_str(),
-    RunStatus::Interrupted.as_str(),
-    RunStatus::Partial.as_str(),
-    RunStatus::Ok.as_str(),
-];
+const SEVERITY: [RunStatus; 6] = [R::Running, R::Crashed, R::Failed, R::Interrupted, R::Partial, R::Ok];
 
 fn severity(status: &str) -> usize {
-    SEVERITY.iter().position(|s| *s == status).unwrap_or(0)
+    SEVERITY.iter().position(|s| s.as_str() == status).unwrap_or(0)
 }
 
 /// One row of `sigov_alerts_runs`: one check of a run (or a run without

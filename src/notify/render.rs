@@ -301,23 +301,32 @@ mod tests {
         assert!(e.html.contains("7 jours"));
     }
 
-    #[test]
-    fn hostile_project_name_header_safe_html_escaped_text_raw_r11() {
-        let p = project();
-        let titre = format!("🔴 Projet {} - EN RETARD", p.nom);
-        let message = format!("Le projet '{}' est en retard de 2 jours. ", p.nom);
-        let m = MailInput {
+    /// The title and message of an overdue project, as the check writes them.
+    fn overdue_texts(p: &ProjectFacts) -> (String, String) {
+        (format!("🔴 Projet {} - EN RETARD", p.nom), format!("Le projet '{}' est en retard de 2 jours. ", p.nom))
+    }
+
+    /// An overdue-project row to `name`.
+    fn overdue<'a>(titre: &'a str, message: &'a str, name: &'a str, p: &'a ProjectFacts) -> MailInput<'a> {
+        MailInput {
             table: AppTable::AlerteProjet,
             kind: AlertKind::EcheanceDepassee,
             niveau: "DANGER",
-            titre: &titre,
-            message: &message,
+            titre,
+            message,
             contexte: r#"{"jours_retard": 2}"#,
             created_at: at(7, 0),
-            recipient_name: "A",
-            project: &p,
+            recipient_name: name,
+            project: p,
             stage: None,
-        };
+        }
+    }
+
+    #[test]
+    fn hostile_project_name_header_safe_html_escaped_text_raw_r11() {
+        let p = project();
+        let (titre, message) = overdue_texts(&p);
+        let m = overdue(&titre, &message, "A", &p);
         let e = renderer().render(&m).unwrap();
         assert!(!e.subject.contains('\r') && !e.subject.contains('\n'));
         assert!(e.subject.contains("Portail <RH>  Bcc: x@evil"));
@@ -393,20 +402,8 @@ mod tests {
     #[test]
     fn unicode_line_separators_in_a_project_name_are_spaces_in_the_subject_only_r11() {
         let p = ProjectFacts { nom: "Portail\u{2028}RH\u{2029}Paie\u{0085}2026".into(), ..project() };
-        let titre = format!("🔴 Projet {} - EN RETARD", p.nom);
-        let message = format!("Le projet '{}' est en retard de 2 jours. ", p.nom);
-        let m = MailInput {
-            table: AppTable::AlerteProjet,
-            kind: AlertKind::EcheanceDepassee,
-            niveau: "DANGER",
-            titre: &titre,
-            message: &message,
-            contexte: r#"{"jours_retard": 2}"#,
-            created_at: at(7, 0),
-            recipient_name: "Alice\u{2028}Martin",
-            project: &p,
-            stage: None,
-        };
+        let (titre, message) = overdue_texts(&p);
+        let m = overdue(&titre, &message, "Alice\u{2028}Martin", &p);
         let e = renderer().render(&m).unwrap();
         assert_eq!(e.subject, "[SI-Gouvernance] ⚠️ Alerte: 🔴 Projet Portail RH Paie 2026 - EN RETARD");
         // Bodies keep the raw value.

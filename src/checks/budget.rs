@@ -97,7 +97,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_fitted, assert_messages, d, long_name, to, user};
     use crate::checks::{AppDedup, Check};
 
     fn dec(s: &str) -> Decimal {
@@ -144,13 +144,18 @@ mod tests {
         assert_eq!(a.len(), 2);
         assert_eq!(to(&a, "p").titre, "🔴 Budget dépassé - Portail RH");
         assert_eq!(to(&a, "c").titre, "🔴 Budget dépassé - Portail RH");
-        assert_eq!(
-            to(&a, "p").message,
-            "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 10000.00 EUR, Budget consommé : 12000.00 EUR, Dépassement : 2000.00 EUR (+20.0%). En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses."
-        );
-        assert_eq!(
-            to(&a, "c").message,
-            "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 10000.00 EUR, Budget consommé : 12000.00 EUR, Dépassement : 2000.00 EUR (+20.0%). En tant qu'administrateur, une révision budgétaire est nécessaire."
+        assert_messages(
+            &a,
+            &[
+                (
+                    "p",
+                    "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 10000.00 EUR, Budget consommé : 12000.00 EUR, Dépassement : 2000.00 EUR (+20.0%). En tant que responsable, veuillez prendre des mesures pour contrôler les dépenses.",
+                ),
+                (
+                    "c",
+                    "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 10000.00 EUR, Budget consommé : 12000.00 EUR, Dépassement : 2000.00 EUR (+20.0%). En tant qu'administrateur, une révision budgétaire est nécessaire.",
+                ),
+            ],
         );
     }
 

@@ -144,7 +144,7 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_fitted, assert_messages, d, long_name, to, user};
 
     fn project(id: &str, due: &str) -> ProjectRow {
         ProjectRow {
@@ -175,13 +175,18 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert!(a.iter().all(|x| x.kind.code() == "ECHEANCE_J7" && x.niveau == "WARNING"));
         assert_eq!(to(&a, "p").titre, "⚠️ Projet Portail RH - Fin dans 7 jours");
-        assert_eq!(
-            to(&a, "p").message,
-            "Le projet 'Portail RH' se termine dans 7 jours (23/03/2026). En tant que responsable, assurez-vous que toutes les tâches seront terminées à temps."
-        );
-        assert_eq!(
-            to(&a, "c").message,
-            "Le projet 'Portail RH' se termine dans 7 jours (23/03/2026). En tant qu'administrateur, surveillez l'avancement du projet."
+        assert_messages(
+            &a,
+            &[
+                (
+                    "p",
+                    "Le projet 'Portail RH' se termine dans 7 jours (23/03/2026). En tant que responsable, assurez-vous que toutes les tâches seront terminées à temps.",
+                ),
+                (
+                    "c",
+                    "Le projet 'Portail RH' se termine dans 7 jours (23/03/2026). En tant qu'administrateur, surveillez l'avancement du projet.",
+                ),
+            ],
         );
         assert_eq!(
             to(&a, "t").message,
@@ -212,13 +217,18 @@ mod tests {
         assert_eq!(a.len(), 2);
         assert_eq!(to(&a, "p").niveau, "DANGER");
         assert_eq!(to(&a, "p").titre, "🔴 Projet Portail RH - Fin DEMAIN");
-        assert_eq!(
-            to(&a, "p").message,
-            "Le projet 'Portail RH' se termine DEMAIN (17/03/2026)! En tant que responsable, action urgente requise pour finaliser toutes les tâches restantes."
-        );
-        assert_eq!(
-            to(&a, "c").message,
-            "Le projet 'Portail RH' se termine DEMAIN (17/03/2026)! En tant qu'administrateur, intervention urgente nécessaire pour assurer la livraison."
+        assert_messages(
+            &a,
+            &[
+                (
+                    "p",
+                    "Le projet 'Portail RH' se termine DEMAIN (17/03/2026)! En tant que responsable, action urgente requise pour finaliser toutes les tâches restantes.",
+                ),
+                (
+                    "c",
+                    "Le projet 'Portail RH' se termine DEMAIN (17/03/2026)! En tant qu'administrateur, intervention urgente nécessaire pour assurer la livraison.",
+                ),
+            ],
         );
     }
 
@@ -229,13 +239,18 @@ mod tests {
         assert_eq!(a.len(), 2, "team members other than principal get no overdue alert");
         assert_eq!(to(&a, "p").kind.code(), "ECHEANCE_DEPASSEE");
         assert_eq!(to(&a, "p").titre, "🔴 Projet Portail RH - EN RETARD");
-        assert_eq!(
-            to(&a, "p").message,
-            "Le projet 'Portail RH' est en retard de 2 jours (date de fin prévue : 14/03/2026). En tant que responsable, une action urgente est requise pour rattraper le retard."
-        );
-        assert_eq!(
-            to(&a, "c").message,
-            "Le projet 'Portail RH' est en retard de 2 jours (date de fin prévue : 14/03/2026). En tant qu'administrateur, veuillez prendre les mesures nécessaires pour résoudre cette situation."
+        assert_messages(
+            &a,
+            &[
+                (
+                    "p",
+                    "Le projet 'Portail RH' est en retard de 2 jours (date de fin prévue : 14/03/2026). En tant que responsable, une action urgente est requise pour rattraper le retard.",
+                ),
+                (
+                    "c",
+                    "Le projet 'Portail RH' est en retard de 2 jours (date de fin prévue : 14/03/2026). En tant qu'administrateur, veuillez prendre les mesures nécessaires pour résoudre cette situation.",
+                ),
+            ],
         );
         assert_eq!(to(&a, "c").contexte, r#"{"jours_retard": 2, "date_fin": "2026-03-14", "type_alerte": "RETARD"}"#);
         assert_eq!(to(&a, "c").period, TODAY);

@@ -96,7 +96,7 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{TODAY, assert_fitted, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_fitted, assert_messages, d, long_name, to, user};
     use crate::checks::{AppDedup, Check};
 
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
@@ -132,13 +132,18 @@ mod tests {
         assert_eq!(a.len(), 2);
         assert_eq!(to(&a, "p").titre, "🔴 Étape CONCEPTION - EN RETARD");
         assert_eq!(to(&a, "c").titre, "🔴 Étape CONCEPTION - EN RETARD");
-        assert_eq!(
-            to(&a, "p").message,
-            "L'étape 'CONCEPTION' du projet 'Portail RH' est en retard de 3 jours (date de fin prévue : 13/03/2026). En tant que responsable, une action urgente est requise pour rattraper le retard."
-        );
-        assert_eq!(
-            to(&a, "c").message,
-            "L'étape 'CONCEPTION' du projet 'Portail RH' est en retard de 3 jours (date de fin prévue : 13/03/2026). En tant qu'administrateur, veuillez prendre les mesures nécessaires pour résoudre cette situation."
+        assert_messages(
+            &a,
+            &[
+                (
+                    "p",
+                    "L'étape 'CONCEPTION' du projet 'Portail RH' est en retard de 3 jours (date de fin prévue : 13/03/2026). En tant que responsable, une action urgente est requise pour rattraper le retard.",
+                ),
+                (
+                    "c",
+                    "L'étape 'CONCEPTION' du projet 'Portail RH' est en retard de 3 jours (date de fin prévue : 13/03/2026). En tant qu'administrateur, veuillez prendre les mesures nécessaires pour résoudre cette situation.",
+                ),
+            ],
         );
     }
 

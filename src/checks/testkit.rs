@@ -26,6 +26,13 @@ pub fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
     alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
 }
 
+/// Checks the message each recipient (the short id given to [`user`]) gets.
+pub fn assert_messages(alerts: &[Alert], expected: &[(&str, &str)]) {
+    for (who, message) in expected {
+        assert_eq!(to(alerts, who).message, *message, "message to {who}");
+    }
+}
+
 /// A name of exactly `n` characters, most of them two bytes long in
 /// UTF-8 (so a byte count would be wrong), ending with `Z`.
 pub fn long_name(n: usize) -> String {

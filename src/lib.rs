@@ -224,6 +224,22 @@ fn work_command(c: &Command) -> Option<&'static str> {
     })
 }
 
+/// An info event with `fields`, then the counts `n` (rows, skipped, sent,
+/// queued, failed), then `message`: the run and check lines of the log.
+macro_rules! counts_event {
+    ([$($field:tt)*], $n:expr, $message:literal) => {
+        tracing::info!(
+            $($field)*,
+            rows = $n.rows,
+            skipped = $n.skipped,
+            sent = $n.sent,
+            queued = $n.queued,
+            failed = $n.failed,
+            $message
+        )
+    };
+}
+
 /// What a command did, for its run line.
 #[derive(Default)]
 struct Summary {
@@ -251,17 +267,7 @@ async fn dispatch(cli: &Cli) -> u8 {
         let duration_ms = started.elapsed().as_millis() as u64;
         let span = summary.span.unwrap_or_else(tracing::Span::none);
         span.in_scope(|| match summary.totals {
-            Some(t) => tracing::info!(
-                command,
-                exit_code = code,
-                duration_ms,
-                rows = t.rows,
-                skipped = t.skipped,
-                sent = t.sent,
-                queued = t.queued,
-                failed = t.failed,
-                "run finished"
-            ),
+            Some(t) => counts_event!([command, exit_code = code, duration_ms], t, "run finished"),
             None => tracing::info!(command, exit_code = code, duration_ms, "run finished"),
         });
     }
@@ -405,17 +411,8 @@ fn log_checks(report: &report::RunReport, summary: &mut Summary) {
     let mut t = runs::Counts::default();
     for c in &report.checks {
         let n = &c.counts;
-        tracing::info_span!(parent: &span, "check", check = c.check.slug()).in_scope(|| {
-            tracing::info!(
-                status = c.status.as_str(),
-                rows = n.rows,
-                skipped = n.skipped,
-                sent = n.sent,
-                queued = n.queued,
-                failed = n.failed,
-                "check finished"
-            )
-        });
+        tracing::info_span!(parent: &span, "check", check = c.check.slug())
+            .in_scope(|| counts_event!([status = c.status.as_str()], n, "check finished"));
         t.rows += n.rows;
         t.skipped += n.skipped;
         t.sent += n.sent;

@@ -20,23 +20,15 @@ use crate::error::{Error, Result};
 
 crate::stored_enum! {
     /// The state of a ledger row's e-mail, as stored in
-    /// `sigov_alerts_deliveries.state`; declared in the order summaries name
-    /// them.
+    /// `sigov_alerts_deliveries.state`, in the order summaries name them:
+    /// `queued` waits to be sent (again): the outbox; `failed` was rejected
+    /// permanently by the relay; `abandoned` was given up (too old, or its app
+    /// row is gone); `discarded` was cancelled by an operator (`outbox
+    /// discard`); `sent` was accepted by the relay; `no_email` and
+    /// `bad_address` were never mailed: no address, or not a valid mailbox (R9).
     pub enum DeliveryState {
-        /// Waiting to be sent (again): the outbox.
-        Queued = "queued",
-        /// Rejected permanently by the relay.
-        Failed = "failed",
-        /// Given up: too old, or its app row is gone.
-        Abandoned = "abandoned",
-        /// Cancelled by an operator (`outbox discard`).
-        Discarded = "discarded",
-        /// Accepted by the relay.
-        Sent = "sent",
-        /// Never mailed: the recipient had no address (R9).
-        NoEmail = "no_email",
-        /// Never mailed: the address was not a valid mailbox (R9).
-        BadAddress = "bad_address",
+        Queued = "queued", Failed = "failed", Abandoned = "abandoned", Discarded = "discarded",
+        Sent = "sent", NoEmail = "no_email", BadAddress = "bad_address",
     }
 }
 

@@ -13,21 +13,16 @@ use crate::db::Within;
 use crate::error::{Error, Result};
 
 crate::stored_enum! {
-    /// The status of a run row, as stored in `sigov_alerts_runs.status`.
+    /// The status of a run row, as stored in `sigov_alerts_runs.status`:
+    /// `running` has started and not ended yet; `ok` ended with every e-mail
+    /// sent; `partial` ended with e-mails still queued or rejected, or alerts
+    /// skipped as data errors; `failed`: the check failed and nothing of it was
+    /// committed; `interrupted`: a signal stopped it; `crashed`: the process
+    /// ended without recording its end, closed by a later run
+    /// (`close_orphans`) or after a fatal error (`abort_runs`).
     pub enum RunStatus {
-        /// Started, not ended yet (or its process died: see `Crashed`).
-        Running = "running",
-        /// Ended with every e-mail sent.
-        Ok = "ok",
-        /// Ended with e-mails still queued or rejected, or alerts skipped as data errors.
-        Partial = "partial",
-        /// The check failed; nothing of it was committed.
-        Failed = "failed",
-        /// A signal stopped the run before the check ran or finished.
-        Interrupted = "interrupted",
-        /// The process ended without recording its end: closed by a later run
-        /// (`close_orphans`) or after a fatal error (`abort_runs`).
-        Crashed = "crashed",
+        Running = "running", Ok = "ok", Partial = "partial", Failed = "failed",
+        Interrupted = "interrupted", Crashed = "crashed",
     }
 }
 

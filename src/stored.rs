@@ -5,11 +5,11 @@
 /// Declares `$name` with each variant stored as its string.
 #[macro_export]
 macro_rules! stored_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variant:ident = $text:literal,)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $($(#[$vmeta])* $variant,)+
+            $(#[doc = concat!("Stored as `", $text, "`.")] $variant,)+
         }
 
         impl $name {

@@ -97,7 +97,7 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::checks::testkit::{TODAY, assert_fitted, assert_messages, d, long_name, to, user};
+    use crate::checks::testkit::{TODAY, assert_alerts, assert_fitted, d, long_name, user};
     use crate::checks::{AppDedup, Check};
 
     fn dec(s: &str) -> Decimal {
@@ -141,11 +141,9 @@ mod tests {
     fn budget_overrun_alerts_creator_and_principal_with_role_suffixes() {
         let p = project("10000.00", "7000.00", "5000.00");
         let a = run(&p, &[principal_of(&p, user("p"))]);
-        assert_eq!(a.len(), 2);
-        assert_eq!(to(&a, "p").titre, "🔴 Budget dépassé - Portail RH");
-        assert_eq!(to(&a, "c").titre, "🔴 Budget dépassé - Portail RH");
-        assert_messages(
+        assert_alerts(
             &a,
+            "🔴 Budget dépassé - Portail RH",
             &[
                 (
                     "p",
@@ -156,15 +154,6 @@ mod tests {
                     "Le budget du projet 'Portail RH' a été dépassé. Budget prévu : 10000.00 EUR, Budget consommé : 12000.00 EUR, Dépassement : 2000.00 EUR (+20.0%). En tant qu'administrateur, une révision budgétaire est nécessaire.",
                 ),
             ],
-        );
-    }
-
-    #[test]
-    fn budget_context_json_floats_are_python_repr() {
-        let a = only(&project("10000.00", "7000.00", "5000.00"));
-        assert_eq!(
-            a.contexte,
-            r#"{"budget_previsionnel": 10000.0, "budget_consomme": 12000.0, "depassement": 2000.0, "pourcentage_depassement": 20.0, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#
         );
     }
 
@@ -207,17 +196,6 @@ mod tests {
     }
 
     #[test]
-    fn budget_fractional_percent_prints_short_float() {
-        // 1001 / 20000 * 100 = 5.005 → "+5.0%" and 5.005 in the JSON.
-        let a = only(&project("20000.00", "21001.00", "0.00"));
-        assert_eq!(
-            a.contexte,
-            r#"{"budget_previsionnel": 20000.0, "budget_consomme": 21001.0, "depassement": 1001.0, "pourcentage_depassement": 5.005, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#
-        );
-        assert!(a.message.contains("Dépassement : 1001.00 EUR (+5.0%). "));
-    }
-
-    #[test]
     fn budget_percent_matches_python_decimal_then_float() {
         // (budget, consumption, message percent, JSON percent) as Python prints them.
         for (budget, conso, text, json) in [
@@ -251,25 +229,37 @@ mod tests {
     }
 
     #[test]
-    fn budget_tiny_overrun_keeps_precision_and_exponent_repr() {
-        // Python: 0.01 / 9999999999.99 * 100 = 1.000000000001000000000001000E-10.
-        let a = only(&project("9999999999.99", "5000000000.00", "5000000000.00"));
-        assert!(a.message.contains("Budget consommé : 10000000000.00 EUR, Dépassement : 0.01 EUR (+0.0%). "));
-        assert_eq!(
-            a.contexte,
-            r#"{"budget_previsionnel": 9999999999.99, "budget_consomme": 10000000000.0, "depassement": 0.01, "pourcentage_depassement": 1.000000000001e-10, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#
-        );
-    }
-
-    #[test]
-    fn budget_percent_below_a_tenth_keeps_python_value() {
-        // Python: 0.01 / 10000.00 * 100 = 0.000100 → "+0.0%", 0.0001.
-        let a = only(&project("10000.00", "10000.01", "0"));
-        assert!(a.message.contains("Dépassement : 0.01 EUR (+0.0%). "));
-        assert_eq!(
-            a.contexte,
-            r#"{"budget_previsionnel": 10000.0, "budget_consomme": 10000.01, "depassement": 0.01, "pourcentage_depassement": 0.0001, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#
-        );
+    fn budget_context_json_floats_are_python_repr() {
+        // Python: 1001 / 20000 * 100 = 5.005 → "+5.0%" and 5.005 in the JSON;
+        // 0.01 / 9999999999.99 * 100 = 1.000000000001000000000001000E-10;
+        // 0.01 / 10000.00 * 100 = 0.000100 → "+0.0%", 0.0001.
+        let cases = [
+            (
+                ("10000.00", "7000.00", "5000.00"),
+                "Dépassement : 2000.00 EUR (+20.0%). ",
+                r#"{"budget_previsionnel": 10000.0, "budget_consomme": 12000.0, "depassement": 2000.0, "pourcentage_depassement": 20.0, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#,
+            ),
+            (
+                ("20000.00", "21001.00", "0.00"),
+                "Dépassement : 1001.00 EUR (+5.0%). ",
+                r#"{"budget_previsionnel": 20000.0, "budget_consomme": 21001.0, "depassement": 1001.0, "pourcentage_depassement": 5.005, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#,
+            ),
+            (
+                ("9999999999.99", "5000000000.00", "5000000000.00"),
+                "Budget consommé : 10000000000.00 EUR, Dépassement : 0.01 EUR (+0.0%). ",
+                r#"{"budget_previsionnel": 9999999999.99, "budget_consomme": 10000000000.0, "depassement": 0.01, "pourcentage_depassement": 1.000000000001e-10, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#,
+            ),
+            (
+                ("10000.00", "10000.01", "0"),
+                "Dépassement : 0.01 EUR (+0.0%). ",
+                r#"{"budget_previsionnel": 10000.0, "budget_consomme": 10000.01, "depassement": 0.01, "pourcentage_depassement": 0.0001, "devise": "EUR", "type_alerte": "BUDGET_DEPASSE"}"#,
+            ),
+        ];
+        for ((budget, materiel, service), text, contexte) in cases {
+            let a = only(&project(budget, materiel, service));
+            assert!(a.message.contains(text), "{}", a.message);
+            assert_eq!(a.contexte, contexte);
+        }
     }
 
     #[test]

@@ -165,33 +165,38 @@ mod tests {
     }
 
     #[test]
-    fn contract_30_days_left_has_upstream_text() {
-        let a = only(&contract("2025-04-16", "2026-04-15"));
-        assert_eq!(a.kind.code(), "CONTRAT_EXPIRATION");
-        assert_eq!(a.niveau, "WARNING");
-        assert_eq!(a.titre, "⚠️ Contrat de maintenance proche de l'expiration");
-        assert_eq!(
-            a.message,
-            "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' expire dans 30 jours (date d'expiration : 15/04/2026). Veuillez prévoir le renouvellement ou la clôture du contrat."
-        );
-        assert_eq!(
-            a.contexte,
-            r#"{"contrat_id": "cccccccc-0000-4000-8000-00000000d004", "type_garantie": "CORRECTIVE", "date_fin": "2026-04-15", "jours_restants": 30, "type_alerte": "CONTRAT_EXPIRATION"}"#
-        );
-    }
-
-    #[test]
-    fn contract_catch_up_warns_at_12_days_left() {
-        let a = only(&contract("2025-03-28", "2026-03-28"));
-        assert_eq!(a.kind.code(), "CONTRAT_EXPIRATION");
-        assert_eq!(
-            a.message,
-            "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' expire dans 12 jours (date d'expiration : 28/03/2026). Veuillez prévoir le renouvellement ou la clôture du contrat."
-        );
-        assert_eq!(
-            a.contexte,
-            r#"{"contrat_id": "cccccccc-0000-4000-8000-00000000d004", "type_garantie": "CORRECTIVE", "date_fin": "2026-03-28", "jours_restants": 12, "type_alerte": "CONTRAT_EXPIRATION"}"#
-        );
+    fn contracts_have_upstream_texts_when_warned_caught_up_or_expired() {
+        let warning = ("CONTRAT_EXPIRATION", "WARNING", "⚠️ Contrat de maintenance proche de l'expiration");
+        let expired = ("CONTRAT_EXPIRE", "DANGER", "🔴 Contrat de maintenance expiré");
+        let cases = [
+            // 30 days left: upstream's own day.
+            (
+                ("2025-04-16", "2026-04-15"),
+                warning,
+                "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' expire dans 30 jours (date d'expiration : 15/04/2026). Veuillez prévoir le renouvellement ou la clôture du contrat.",
+                r#"{"contrat_id": "cccccccc-0000-4000-8000-00000000d004", "type_garantie": "CORRECTIVE", "date_fin": "2026-04-15", "jours_restants": 30, "type_alerte": "CONTRAT_EXPIRATION"}"#,
+            ),
+            // R10: 12 days left, caught up.
+            (
+                ("2025-03-28", "2026-03-28"),
+                warning,
+                "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' expire dans 12 jours (date d'expiration : 28/03/2026). Veuillez prévoir le renouvellement ou la clôture du contrat.",
+                r#"{"contrat_id": "cccccccc-0000-4000-8000-00000000d004", "type_garantie": "CORRECTIVE", "date_fin": "2026-03-28", "jours_restants": 12, "type_alerte": "CONTRAT_EXPIRATION"}"#,
+            ),
+            // Expired 10 days ago.
+            (
+                ("2025-03-01", "2026-03-06"),
+                expired,
+                "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' a expiré depuis 10 jours (date d'expiration : 06/03/2026). Action urgente requise : renouvellement ou clôture du contrat.",
+                r#"{"contrat_id": "cccccccc-0000-4000-8000-00000000d004", "type_garantie": "CORRECTIVE", "date_fin": "2026-03-06", "jours_retard": 10, "type_alerte": "CONTRAT_EXPIRE"}"#,
+            ),
+        ];
+        for ((debut, fin), (kind, niveau, titre), message, contexte) in cases {
+            let a = only(&contract(debut, fin));
+            assert_eq!((a.kind.code(), a.niveau, a.titre.as_str()), (kind, niveau, titre), "{fin}");
+            assert_eq!(a.message, message);
+            assert_eq!(a.contexte, contexte);
+        }
     }
 
     #[test]
@@ -222,22 +227,6 @@ mod tests {
     #[test]
     fn contract_starting_today_is_warned() {
         assert_eq!(only(&contract(TODAY, "2026-03-28")).kind.code(), "CONTRAT_EXPIRATION");
-    }
-
-    #[test]
-    fn contract_expired_alerts_with_day_count() {
-        let a = only(&contract("2025-03-01", "2026-03-06"));
-        assert_eq!(a.kind.code(), "CONTRAT_EXPIRE");
-        assert_eq!(a.niveau, "DANGER");
-        assert_eq!(a.titre, "🔴 Contrat de maintenance expiré");
-        assert_eq!(
-            a.message,
-            "Le contrat de maintenance Maintenance Corrective du projet 'Portail RH' a expiré depuis 10 jours (date d'expiration : 06/03/2026). Action urgente requise : renouvellement ou clôture du contrat."
-        );
-        assert_eq!(
-            a.contexte,
-            r#"{"contrat_id": "cccccccc-0000-4000-8000-00000000d004", "type_garantie": "CORRECTIVE", "date_fin": "2026-03-06", "jours_retard": 10, "type_alerte": "CONTRAT_EXPIRE"}"#
-        );
     }
 
     #[test]

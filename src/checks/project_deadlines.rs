@@ -144,7 +144,9 @@ pub fn evaluate(projects: &[ProjectRow], members: &[MemberRow], today: NaiveDate
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{TODAY, assert_fitted, assert_messages, d, long_name, to, user};
+    use crate::checks::testkit::{
+        NEXT_DAY, TODAY, assert_alerts, assert_fitted, assert_messages, assert_next_day, d, long_name, to, user,
+    };
 
     fn project(id: &str, due: &str) -> ProjectRow {
         ProjectRow {
@@ -214,11 +216,10 @@ mod tests {
     fn j1_is_danger_and_says_demain() {
         let p = project("1", "2026-03-17");
         let a = run(&p, &[member(&p, "a1", user("p"), true)]);
-        assert_eq!(a.len(), 2);
         assert_eq!(to(&a, "p").niveau, "DANGER");
-        assert_eq!(to(&a, "p").titre, "🔴 Projet Portail RH - Fin DEMAIN");
-        assert_messages(
+        assert_alerts(
             &a,
+            "🔴 Projet Portail RH - Fin DEMAIN",
             &[
                 (
                     "p",
@@ -254,9 +255,7 @@ mod tests {
         );
         assert_eq!(to(&a, "c").contexte, r#"{"jours_retard": 2, "date_fin": "2026-03-14", "type_alerte": "RETARD"}"#);
         assert_eq!(to(&a, "c").period, TODAY);
-        let next = evaluate(std::slice::from_ref(&p), &[], d("2026-03-17"));
-        assert_eq!(next[0].period, "2026-03-17");
-        assert!(next[0].message.contains("en retard de 3 jours"));
+        assert_next_day(&evaluate(std::slice::from_ref(&p), &[], d(NEXT_DAY)), "en retard de 3 jours");
     }
 
     #[test]

@@ -96,7 +96,9 @@ pub fn evaluate(stages: &[StageRow], members: &[MemberRow], today: NaiveDate) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testkit::{TODAY, assert_fitted, assert_messages, d, long_name, to, user};
+    use crate::checks::testkit::{
+        NEXT_DAY, TODAY, assert_alerts, assert_fitted, assert_next_day, d, long_name, to, user,
+    };
     use crate::checks::{AppDedup, Check};
 
     const PROJECT_ID: &str = "aaaaaaaa000040008000000000000b02";
@@ -129,11 +131,9 @@ mod tests {
     fn stage_late_alerts_creator_and_principal_with_role_suffixes() {
         let s = stage("e1", "2026-03-13");
         let a = run(&s, &[principal_of(&s, "a1", user("p"))]);
-        assert_eq!(a.len(), 2);
-        assert_eq!(to(&a, "p").titre, "🔴 Étape CONCEPTION - EN RETARD");
-        assert_eq!(to(&a, "c").titre, "🔴 Étape CONCEPTION - EN RETARD");
-        assert_messages(
+        assert_alerts(
             &a,
+            "🔴 Étape CONCEPTION - EN RETARD",
             &[
                 (
                     "p",
@@ -174,9 +174,7 @@ mod tests {
         assert_eq!(x.period, TODAY);
         assert_eq!(x.dedup, AppDedup::SameDay);
         assert_eq!(x.blocked, None);
-        let next = evaluate(std::slice::from_ref(&s), &[], d("2026-03-17"));
-        assert_eq!(next[0].period, "2026-03-17");
-        assert!(next[0].message.contains("en retard de 4 jours"));
+        assert_next_day(&evaluate(std::slice::from_ref(&s), &[], d(NEXT_DAY)), "en retard de 4 jours");
     }
 
     #[test]

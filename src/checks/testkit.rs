@@ -7,6 +7,16 @@ use super::*;
 /// The business day of the check unit tests.
 pub const TODAY: &str = "2026-03-16";
 
+/// The day after [`TODAY`].
+pub const NEXT_DAY: &str = "2026-03-17";
+
+/// Checks that the alerts owed on [`NEXT_DAY`] are that day's (a daily
+/// repeat) and say `text`.
+pub fn assert_next_day(next: &[Alert], text: &str) {
+    assert!(!next.is_empty());
+    assert!(next.iter().all(|x| x.period == NEXT_DAY && x.message.contains(text)), "{next:#?}");
+}
+
 /// An enabled user with an address.
 pub fn user(id: &str) -> Person {
     Person {
@@ -24,6 +34,16 @@ pub fn user(id: &str) -> Person {
 pub fn to<'a>(alerts: &'a [Alert], who: &str) -> &'a Alert {
     let id = format!("{who:0>32}");
     alerts.iter().find(|a| a.recipient.id == id).unwrap_or_else(|| panic!("no alert to {who}"))
+}
+
+/// Checks that `alerts` go to exactly the recipients of `expected` (short
+/// ids), each with `titre` and their message.
+pub fn assert_alerts(alerts: &[Alert], titre: &str, expected: &[(&str, &str)]) {
+    assert_eq!(alerts.len(), expected.len(), "{alerts:#?}");
+    for (who, _) in expected {
+        assert_eq!(to(alerts, who).titre, titre, "title to {who}");
+    }
+    assert_messages(alerts, expected);
 }
 
 /// Checks the message each recipient (the short id given to [`user`]) gets.

@@ -24,6 +24,13 @@ use crate::db::Within;
 use crate::error::{Error, Result};
 use crate::person_cols;
 
+/// The project columns [`project`] decodes (`p` the project, `s` its status).
+macro_rules! project_cols {
+    () => {
+        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut"
+    };
+}
+
 type SqlResult<T> = std::result::Result<T, sqlx::Error>;
 
 /// Reads the inputs of `check` and evaluates its rules: every alert it owes
@@ -74,6 +81,40 @@ fn member(row: &MySqlRow) -> SqlResult<MemberRow> {
 fn decode<T>(what: &str, rows: Vec<MySqlRow>, f: fn(&MySqlRow) -> SqlResult<T>) -> Result<Vec<T>> {
     rows.iter().map(f).collect::<SqlResult<Vec<T>>>().map_err(|e| Error::db(what, e))
 }
+
+/// Runs `query`, decodes its rows with `f`, and reads the active
+/// assignments of their projects.
+async fn read_with_members<T: OnProject>(
+    db: &mut Db,
+    what: &str,
+    query: sqlx::query::Query<'_, MySql, sqlx::mysql::MySqlArguments>,
+    f: fn(&MySqlRow) -> SqlResult<T>,
+) -> Result<(Vec<T>, Vec<MemberRow>)> {
+    let rows = query.fetch_all(db.conn()).within(what).await?;
+    with_members(db, what, decode(what, rows, f)?).await
+}
+
+/// A check's candidates with the active assignments of their projects.
+async fn with_members<T: OnProject>(db: &mut Db, what: &str, items: Vec<T>) -> Result<(Vec<T>, Vec<MemberRow>)> {
+    let members = fetch_members(db, what, items.iter().map(|i| i.project_id())).await?;
+    Ok((items, members))
+}
+
+/// A candidate row about one project.
+trait OnProject {
+    fn project_id(&self) -> &str;
+}
+
+macro_rules! on_project {
+    ($($t:ty),+) => {
+        $(impl OnProject for $t {
+            fn project_id(&self) -> &str {
+                &self.project.id
+            }
+        })+
+    };
+}
+on_project!(ProjectRow, StageRow, TaskRow, BudgetRow, ContractRow);
 
 /// Active assignments of `projects`, in one query (an `IN` list of the
 /// ids the check already read, so the candidates are not scanned twice).
@@ -126,17 +167,17 @@ pub async fn fetch_project_deadlines(db: &mut Db, today: NaiveDate) -> Result<(V
     let [j7, j3, j1] = threshold_dates(today);
     // language=MySQL
     let sql = concat!(
-        "SELECT p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, p.date_fin, ",
+        "SELECT ",
+        project_cols!(),
+        ", p.date_fin, ",
         person_cols!("c", "c_"),
         pd_filter!(),
         " ORDER BY p.date_creation DESC"
     );
-    let rows = sqlx::query(sql).bind(today).bind(j7).bind(j3).bind(j1).fetch_all(db.conn()).within(WHAT).await?;
-    let projects = decode(WHAT, rows, |r| {
+    read_with_members(db, WHAT, sqlx::query(sql).bind(today).bind(j7).bind(j3).bind(j1), |r| {
         Ok(ProjectRow { project: project(r)?, date_fin: r.try_get("date_fin")?, creator: person(r, "c_")? })
-    })?;
-    let members = fetch_members(db, WHAT, projects.iter().map(|p| p.project.id.as_str())).await?;
-    Ok((projects, members))
+    })
+    .await
 }
 
 /// §3.2 inputs: running stages past their planned end, with project,
@@ -148,7 +189,8 @@ pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<St
     let sql = concat!(
         "SELECT STRAIGHT_JOIN e.id AS e_id, t.nom AS e_code, e.ordre, e.statut, e.date_fin_prevue, ",
         "(e.date_fin_reelle IS NOT NULL) AS finished, ",
-        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, ",
+        project_cols!(),
+        ", ",
         person_cols!("c", "c_"),
         " FROM core_etapeprojet e JOIN core_typeetape t ON t.id = e.type_etape_id",
         " JOIN core_projet p ON p.id = e.projet_id JOIN core_statutprojet s ON s.id = p.statut_id",
@@ -157,8 +199,7 @@ pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<St
         " AND e.date_fin_prevue IS NOT NULL AND e.date_fin_prevue < ?",
         " ORDER BY e.id"
     );
-    let rows = sqlx::query(sql).bind(today).fetch_all(db.conn()).within(WHAT).await?;
-    let stages = decode(WHAT, rows, |r| {
+    read_with_members(db, WHAT, sqlx::query(sql).bind(today), |r| {
         Ok(StageRow {
             stage: StageFacts { id: r.try_get("e_id")?, code: r.try_get("e_code")?, ordre: r.try_get("ordre")? },
             statut: r.try_get("statut")?,
@@ -167,9 +208,8 @@ pub async fn fetch_stage_delays(db: &mut Db, today: NaiveDate) -> Result<(Vec<St
             project: project(r)?,
             creator: person(r, "c_")?,
         })
-    })?;
-    let members = fetch_members(db, WHAT, stages.iter().map(|s| s.project.id.as_str())).await?;
-    Ok((stages, members))
+    })
+    .await
 }
 
 /// §3.3 inputs: open overdue tasks with assignee and project, and the
@@ -182,7 +222,8 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
         // The task table is scanned once (no index serves the filter); start
         // from it rather than let the optimiser walk every project's stages.
         "SELECT STRAIGHT_JOIN t.id AS t_id, t.nom AS t_nom, t.statut AS t_statut, t.date_fin AS t_date_fin, ",
-        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, ",
+        project_cols!(),
+        ", ",
         person_cols!("r", "r_"),
         " FROM core_tacheetape t JOIN core_etapeprojet e ON e.id = t.etape_id",
         " JOIN core_projet p ON p.id = e.projet_id JOIN core_statutprojet s ON s.id = p.statut_id",
@@ -191,8 +232,7 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
         " ORDER BY t.id"
     );
     let [a, b, c] = OPEN;
-    let rows = sqlx::query(sql).bind(a).bind(b).bind(c).bind(today).fetch_all(db.conn()).within(WHAT).await?;
-    let tasks = decode(WHAT, rows, |r| {
+    read_with_members(db, WHAT, sqlx::query(sql).bind(a).bind(b).bind(c).bind(today), |r| {
         let assignee = match r.try_get::<Option<String>, _>("r_id")? {
             Some(_) => Some(person(r, "r_")?),
             None => None,
@@ -205,9 +245,8 @@ pub async fn fetch_task_deadlines(db: &mut Db, today: NaiveDate) -> Result<(Vec<
             assignee,
             project: project(r)?,
         })
-    })?;
-    let members = fetch_members(db, WHAT, tasks.iter().map(|t| t.project.id.as_str())).await?;
-    Ok((tasks, members))
+    })
+    .await
 }
 
 // language=MySQL
@@ -241,14 +280,15 @@ pub async fn fetch_budget(db: &mut Db) -> Result<(Vec<BudgetRow>, Vec<MemberRow>
     const WHAT: &str = "reading budgets";
     // language=MySQL
     let sql = concat!(
-        "SELECT p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut, p.devise, ",
+        "SELECT ",
+        project_cols!(),
+        ", p.devise, ",
         "p.budget_previsionnel, b.materiel, b.service, ",
         person_cols!("c", "c_"),
         budget_filter!(),
         " ORDER BY p.date_creation DESC"
     );
-    let rows = sqlx::query(sql).fetch_all(db.conn()).within(WHAT).await?;
-    let projects = decode(WHAT, rows, |r| {
+    read_with_members(db, WHAT, sqlx::query(sql), |r| {
         Ok(BudgetRow {
             project: project(r)?,
             devise: r.try_get("devise")?,
@@ -257,9 +297,8 @@ pub async fn fetch_budget(db: &mut Db) -> Result<(Vec<BudgetRow>, Vec<MemberRow>
             service: r.try_get::<Decimal, _>("service")?,
             creator: person(r, "c_")?,
         })
-    })?;
-    let members = fetch_members(db, WHAT, projects.iter().map(|p| p.project.id.as_str())).await?;
-    Ok((projects, members))
+    })
+    .await
 }
 
 /// §3.5 inputs: contracts within [`WARNING_DAYS`] of expiry or expired, every
@@ -271,7 +310,7 @@ pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<Contr
     // language=MySQL
     let sql = concat!(
         "SELECT k.id AS k_id, k.type_garantie, k.date_debut, k.date_fin, ",
-        "p.id AS p_id, p.nom AS p_nom, p.client AS p_client, s.nom AS p_statut",
+        project_cols!(),
         " FROM core_contratgarantie k JOIN core_projet p ON p.id = k.projet_id",
         " JOIN core_statutprojet s ON s.id = p.statut_id",
         " WHERE (k.date_debut <= ? AND k.date_fin >= ? AND k.date_fin <= ?) OR k.date_fin < ?",
@@ -293,7 +332,7 @@ pub async fn fetch_contracts(db: &mut Db, today: NaiveDate) -> Result<(Vec<Contr
         concat!("SELECT ", person_cols!("u", ""), " FROM core_utilisateur u WHERE u.is_superuser = 1 ORDER BY u.id");
     let rows = sqlx::query(sql).fetch_all(db.conn()).within(WHAT).await?;
     let superusers = decode(WHAT, rows, |r| person(r, ""))?;
-    let members = fetch_members(db, WHAT, contracts.iter().map(|c| c.project.id.as_str())).await?;
+    let members = fetch_members(db, WHAT, contracts.iter().map(OnProject::project_id)).await?;
     Ok((contracts, superusers, members))
 }
 

@@ -1,3 +1,5 @@
+//! Tests of the registry and the shared alert helpers.
+
 use super::*;
 
 #[test]

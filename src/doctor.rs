@@ -9,9 +9,10 @@ use sqlx::{MySql, QueryBuilder, Row};
 
 use crate::config::Config;
 use crate::db::Within;
-use crate::db::{APP_COLUMNS, Db, MIGRATIONS};
+use crate::db::{Db, MIGRATIONS};
 use crate::error::{Error, code};
 use crate::notify::mail::Mailer;
+use crate::schema::APP_COLUMNS;
 
 /// The app tables the checks read or write.
 pub const APP_TABLES: &[&str] = &[

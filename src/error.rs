@@ -153,7 +153,7 @@ fn unknown_column(message: &str) -> String {
     let quoted = message.split('\'').nth(1).unwrap_or_default();
     let column = quoted.rsplit('.').next().unwrap_or_default();
     let tables: Vec<&str> =
-        crate::db::APP_COLUMNS.iter().filter(|(_, cols)| cols.contains(&column)).map(|(t, _)| *t).collect();
+        crate::schema::APP_COLUMNS.iter().filter(|(_, cols)| cols.contains(&column)).map(|(t, _)| *t).collect();
     let why = one_line(message);
     match tables.as_slice() {
         [] => format!(

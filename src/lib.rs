@@ -22,6 +22,7 @@ pub mod outbox_cmd;
 pub mod pyfmt;
 pub mod report;
 pub mod runs;
+pub mod schema;
 pub mod signals;
 mod stored;
 

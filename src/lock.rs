@@ -66,7 +66,7 @@ impl RunLock {
                 }
             }
         }
-        let host = hostname();
+        let host = crate::runs::hostname();
         let me = format!(
             "{command} (pid {} on {host}, started {} UTC)",
             std::process::id(),
@@ -112,14 +112,4 @@ impl RunLock {
             let _ = tokio::time::timeout(db::CLOSE_TIMEOUT, release).await;
         }
     }
-}
-
-/// This host's name.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
 }

@@ -50,7 +50,7 @@ impl Run {
         Run {
             run_id: new_run_id(),
             command: command.to_string(),
-            host: crate::lock::hostname(),
+            host: hostname(),
             pid: std::process::id(),
             instant: instant.naive_utc(),
             today,
@@ -94,6 +94,16 @@ fn new_run_id() -> String {
     crate::checks::dashed(&hex)
 }
 
+/// This host's name.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// Closes as `crashed` the `running` rows left by runs that died. With
 /// `exclusive` (the caller holds the database lock) no other run can be
 /// alive, so every `running` row is an orphan. Without it (Galera, the
@@ -113,7 +123,7 @@ pub async fn close_orphans(db: &mut Db, exclusive: bool) -> Result<()> {
             .await?;
         return Ok(());
     }
-    let host = crate::lock::hostname();
+    let host = hostname();
     // language=MySQL
     let rows = sqlx::query("SELECT DISTINCT pid FROM sigov_alerts_runs WHERE status = ? AND host = ?")
         .bind(RunStatus::Running.as_str())

@@ -20,6 +20,9 @@ use crate::error::{Error, Result};
 use crate::outbox::DeliveryState;
 use crate::runs::Run;
 
+/// Placeholders per row of the ledger INSERT in [`record`].
+const PER_ROW: usize = 12;
+
 /// Lowercase hex SHA-256 of `s`.
 pub fn sha256_hex(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
@@ -182,7 +185,7 @@ pub async fn record(
     app_ids.sort_unstable();
     refused.sort_unstable();
     let recorded_at = chrono::Utc::now().naive_utc();
-    for chunk in batches(&app_ids, 12, db.max_packet, |_| 400) {
+    for chunk in batches(&app_ids, PER_ROW, db.max_packet, |_| 400) {
         // language=MySQL
         let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
             "INSERT INTO sigov_alerts_deliveries (check_slug, kind, item_id, recipient_id, period, app_table, \
@@ -192,7 +195,7 @@ pub async fn record(
             let p = &planned[*i];
             let key = p.alert.key();
             b.push_bind(check.slug())
-                .push_bind(p.alert.kind.code())
+                .push_bind(p.alert.kind.as_str())
                 .push_bind(p.alert.item_id.as_str())
                 .push_bind(p.alert.recipient.id.as_str())
                 .push_bind(p.alert.period.as_str())

@@ -92,7 +92,7 @@ impl CheckReport {
                 check = a.check.slug(),
                 item_id = %a.item_id,
                 recipient_id = %a.recipient.id,
-                kind = a.kind.code(),
+                kind = a.kind.as_str(),
                 reason = %why,
                 "data_error: alert skipped, tried again on the next run"
             );
@@ -146,7 +146,7 @@ impl AlertReport {
     /// The report line of a created (or would-be) row.
     pub fn new(a: &Alert, mail: MailPlan, email: Option<Email>) -> Self {
         AlertReport {
-            kind: a.kind.code(),
+            kind: a.kind.as_str(),
             table: a.table.name(),
             item_id: a.item_id.clone(),
             project: a.project.nom.clone(),
@@ -188,7 +188,7 @@ impl SkipReport {
     /// The report line of a skipped alert (or e-mail, when `row_created`).
     pub fn new(a: &Alert, reason: SkipReason, row_created: bool) -> Self {
         SkipReport {
-            kind: a.kind.code(),
+            kind: a.kind.as_str(),
             item_id: a.item_id.clone(),
             project: a.project.nom.clone(),
             recipient_id: a.recipient.id.clone(),

@@ -176,7 +176,7 @@ impl Alert {
     pub fn key(&self) -> AlertKey {
         AlertKey {
             check: self.check.slug().to_string(),
-            kind: self.kind.code().to_string(),
+            kind: self.kind.as_str().to_string(),
             item_id: self.item_id.clone(),
             recipient_id: self.recipient.id.clone(),
             period: self.period.clone(),
@@ -321,18 +321,13 @@ pub fn jours_text(n: i64) -> String {
 
 /// `alerts` sorted by item, kind, then recipient, for stable output.
 pub fn sorted(mut alerts: Vec<Alert>) -> Vec<Alert> {
-    sort_alerts(&mut alerts);
-    alerts
-}
-
-/// Sorts alerts by item, kind, then recipient, for stable output.
-pub fn sort_alerts(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {
-        (a.check, &a.item_id, a.kind.code(), &a.recipient.id).cmp(&(
+        (a.check, &a.item_id, a.kind.as_str(), &a.recipient.id).cmp(&(
             b.check,
             &b.item_id,
-            b.kind.code(),
+            b.kind.as_str(),
             &b.recipient.id,
         ))
     });
+    alerts
 }

@@ -162,7 +162,7 @@ mod tests {
         let p = project("10000.00", "7000.00", "5000.00");
         let a = only(&p);
         assert_eq!(a.check, Check::Budget);
-        assert_eq!(a.kind.code(), "BUDGET_DEPASSE");
+        assert_eq!(a.kind.as_str(), "BUDGET_DEPASSE");
         assert_eq!(a.niveau, "DANGER");
         assert_eq!(a.table, AppTable::AlerteProjet);
         assert_eq!(a.item_id, p.project.id);

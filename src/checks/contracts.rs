@@ -106,7 +106,7 @@ pub fn evaluate(
             ("type_garantie", Json::Str(c.type_garantie.clone())),
             ("date_fin", Json::Str(c.date_fin.format("%Y-%m-%d").to_string())),
             (count.0, Json::Int(count.1)),
-            ("type_alerte", Json::Str(kind.code().into())),
+            ("type_alerte", Json::Str(kind.as_str().into())),
         ]);
 
         let mut draft = Draft::new(kind, &c.id, "-".to_string(), &c.project, titre.to_string(), contexte);
@@ -193,7 +193,7 @@ mod tests {
         ];
         for ((debut, fin), (kind, niveau, titre), message, contexte) in cases {
             let a = only(&contract(debut, fin));
-            assert_eq!((a.kind.code(), a.niveau, a.titre.as_str()), (kind, niveau, titre), "{fin}");
+            assert_eq!((a.kind.as_str(), a.niveau, a.titre.as_str()), (kind, niveau, titre), "{fin}");
             assert_eq!(a.message, message);
             assert_eq!(a.contexte, contexte);
         }
@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn contract_ending_today_is_warned_not_expired() {
         let a = only(&contract("2025-03-16", TODAY));
-        assert_eq!(a.kind.code(), "CONTRAT_EXPIRATION");
+        assert_eq!(a.kind.as_str(), "CONTRAT_EXPIRATION");
         assert!(a.message.contains(" expire dans 0 jours (date d'expiration : 16/03/2026). "));
         assert!(a.contexte.contains(r#""jours_restants": 0, "#));
     }
@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn contract_starting_today_is_warned() {
-        assert_eq!(only(&contract(TODAY, "2026-03-28")).kind.code(), "CONTRAT_EXPIRATION");
+        assert_eq!(only(&contract(TODAY, "2026-03-28")).kind.as_str(), "CONTRAT_EXPIRATION");
     }
 
     #[test]
@@ -239,7 +239,7 @@ mod tests {
     fn contract_expired_whatever_date_debut() {
         // A start date after today (bad data) does not hide an expired contract.
         let a = only(&contract("2026-06-01", "2026-03-01"));
-        assert_eq!(a.kind.code(), "CONTRAT_EXPIRE");
+        assert_eq!(a.kind.as_str(), "CONTRAT_EXPIRE");
         assert!(a.contexte.contains(r#""jours_retard": 15, "#));
     }
 

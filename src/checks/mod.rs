@@ -79,99 +79,49 @@ impl std::fmt::Display for Check {
     }
 }
 
-/// The alert kinds, as stored in `type_alerte` / `type_notification` and
-/// in the ledger's `kind` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum AlertKind {
-    /// Project due in 7 days.
-    EcheanceJ7,
-    /// Project due in 3 days.
-    EcheanceJ3,
-    /// Project due tomorrow.
-    EcheanceJ1,
-    /// Project overdue.
-    EcheanceDepassee,
-    /// Stage late.
-    RetardEtape,
-    /// Task overdue.
-    TachesEnRetard,
-    /// Budget exceeded.
-    BudgetDepasse,
-    /// Contract expires within the warning window.
-    ContratExpiration,
-    /// Contract expired.
-    ContratExpire,
+crate::stored_enum! {
+    /// The alert kinds, as stored in `type_alerte` / `type_notification` and
+    /// in the ledger's `kind` column: project due in 7, 3 or 1 days, project
+    /// overdue, stage late, task overdue, budget exceeded, contract expiring
+    /// within the warning window, contract expired.
+    pub enum AlertKind {
+        EcheanceJ7 = "ECHEANCE_J7", EcheanceJ3 = "ECHEANCE_J3", EcheanceJ1 = "ECHEANCE_J1",
+        EcheanceDepassee = "ECHEANCE_DEPASSEE", RetardEtape = "RETARD_ETAPE", TachesEnRetard = "TACHES_EN_RETARD",
+        BudgetDepasse = "BUDGET_DEPASSE", ContratExpiration = "CONTRAT_EXPIRATION", ContratExpire = "CONTRAT_EXPIRE",
+    }
 }
 
 impl AlertKind {
-    /// Every kind.
-    pub const ALL: [AlertKind; 9] = [
-        AlertKind::EcheanceJ7,
-        AlertKind::EcheanceJ3,
-        AlertKind::EcheanceJ1,
-        AlertKind::EcheanceDepassee,
-        AlertKind::RetardEtape,
-        AlertKind::TachesEnRetard,
-        AlertKind::BudgetDepasse,
-        AlertKind::ContratExpiration,
-        AlertKind::ContratExpire,
-    ];
-
-    /// The stored code, the display name in e-mails, the `niveau` written
-    /// with it (empty for stage notifications, which have none) and the
-    /// check that owes it.
-    const fn facts(self) -> (&'static str, &'static str, &'static str, Check) {
+    /// The display name in e-mails, the `niveau` written with it (empty for
+    /// stage notifications, which have none) and the check that owes it.
+    const fn facts(self) -> (&'static str, &'static str, Check) {
         use Check::*;
         match self {
-            AlertKind::EcheanceJ7 => ("ECHEANCE_J7", "Échéance dans 7 jours", "WARNING", ProjectDeadlines),
-            AlertKind::EcheanceJ3 => ("ECHEANCE_J3", "Échéance dans 3 jours", "WARNING", ProjectDeadlines),
-            AlertKind::EcheanceJ1 => ("ECHEANCE_J1", "Échéance dans 1 jour", "DANGER", ProjectDeadlines),
-            AlertKind::EcheanceDepassee => ("ECHEANCE_DEPASSEE", "Échéance dépassée", "DANGER", ProjectDeadlines),
-            AlertKind::RetardEtape => ("RETARD_ETAPE", "Retard d'étape", "", StageDelays),
-            AlertKind::TachesEnRetard => ("TACHES_EN_RETARD", "Tâches en retard", "DANGER", TaskDeadlines),
-            AlertKind::BudgetDepasse => ("BUDGET_DEPASSE", "Budget dépassé", "DANGER", Budget),
-            AlertKind::ContratExpiration => {
-                ("CONTRAT_EXPIRATION", "Contrat proche expiration", "WARNING", ContractExpiration)
-            }
-            AlertKind::ContratExpire => ("CONTRAT_EXPIRE", "Contrat expiré", "DANGER", ContractExpiration),
+            AlertKind::EcheanceJ7 => ("Échéance dans 7 jours", "WARNING", ProjectDeadlines),
+            AlertKind::EcheanceJ3 => ("Échéance dans 3 jours", "WARNING", ProjectDeadlines),
+            AlertKind::EcheanceJ1 => ("Échéance dans 1 jour", "DANGER", ProjectDeadlines),
+            AlertKind::EcheanceDepassee => ("Échéance dépassée", "DANGER", ProjectDeadlines),
+            AlertKind::RetardEtape => ("Retard d'étape", "", StageDelays),
+            AlertKind::TachesEnRetard => ("Tâches en retard", "DANGER", TaskDeadlines),
+            AlertKind::BudgetDepasse => ("Budget dépassé", "DANGER", Budget),
+            AlertKind::ContratExpiration => ("Contrat proche expiration", "WARNING", ContractExpiration),
+            AlertKind::ContratExpire => ("Contrat expiré", "DANGER", ContractExpiration),
         }
-    }
-
-    /// The code as stored.
-    pub const fn code(self) -> &'static str {
-        self.facts().0
     }
 
     /// The display name (`get_type_alerte_display()`).
     pub const fn label(self) -> &'static str {
-        self.facts().1
+        self.facts().0
     }
 
     /// The `niveau` of its rows.
     pub const fn niveau(self) -> &'static str {
-        self.facts().2
+        self.facts().1
     }
 
     /// The check that owes it.
     pub const fn check(self) -> Check {
-        self.facts().3
-    }
-
-    /// The kind stored as `code`.
-    pub fn from_code(code: &str) -> Option<AlertKind> {
-        AlertKind::ALL.into_iter().find(|k| k.code() == code)
-    }
-}
-
-impl std::fmt::Display for AlertKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl Serialize for AlertKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code())
+        self.facts().2
     }
 }
 

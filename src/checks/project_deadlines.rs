@@ -175,7 +175,7 @@ mod tests {
         let m = [member(&p, "a1", user("p"), true), member(&p, "a2", user("t"), false)];
         let a = run(&p, &m);
         assert_eq!(a.len(), 3);
-        assert!(a.iter().all(|x| x.kind.code() == "ECHEANCE_J7" && x.niveau == "WARNING"));
+        assert!(a.iter().all(|x| x.kind.as_str() == "ECHEANCE_J7" && x.niveau == "WARNING"));
         assert_eq!(to(&a, "p").titre, "⚠️ Projet Portail RH - Fin dans 7 jours");
         assert_messages(
             &a,
@@ -238,7 +238,7 @@ mod tests {
         let p = project("1", "2026-03-14");
         let a = run(&p, &[member(&p, "a1", user("p"), true), member(&p, "a2", user("t"), false)]);
         assert_eq!(a.len(), 2, "team members other than principal get no overdue alert");
-        assert_eq!(to(&a, "p").kind.code(), "ECHEANCE_DEPASSEE");
+        assert_eq!(to(&a, "p").kind.as_str(), "ECHEANCE_DEPASSEE");
         assert_eq!(to(&a, "p").titre, "🔴 Projet Portail RH - EN RETARD");
         assert_messages(
             &a,

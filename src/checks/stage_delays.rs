@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(a.len(), 1);
         let x = &a[0];
         assert_eq!(x.check, Check::StageDelays);
-        assert_eq!(x.kind.code(), "RETARD_ETAPE");
+        assert_eq!(x.kind.as_str(), "RETARD_ETAPE");
         assert_eq!(x.niveau, "");
         assert_eq!(x.table, AppTable::NotificationEtape);
         assert_eq!(x.item_id, s.stage.id);

@@ -170,7 +170,7 @@ mod tests {
         let a = run(&t, &team(&t));
         for x in &a {
             assert_eq!(x.check, Check::TaskDeadlines);
-            assert_eq!(x.kind.code(), "TACHES_EN_RETARD");
+            assert_eq!(x.kind.as_str(), "TACHES_EN_RETARD");
             assert_eq!(x.niveau, "DANGER");
             assert_eq!(x.table, AppTable::AlerteProjet);
             assert_eq!(x.item_id, TASK_ID);

@@ -77,7 +77,7 @@ pub async fn fetch_claimed(db: &mut Db, run_id: &str) -> Result<Vec<OutboxRow>> 
             };
             let table: String = r.try_get("app_table")?;
             let (slug, kind): (String, String) = (r.try_get("check_slug")?, r.try_get("kind")?);
-            let (Some(check), Some(kind)) = (Check::from_slug(&slug), AlertKind::from_code(&kind)) else {
+            let (Some(check), Some(kind)) = (Check::from_slug(&slug), AlertKind::parse(&kind)) else {
                 // Only a newer release writes what this one does not know:
                 // left queued for it, and named.
                 let id: u64 = r.try_get("id")?;

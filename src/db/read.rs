@@ -91,12 +91,8 @@ async fn read_with_members<T: OnProject>(
     f: fn(&MySqlRow) -> SqlResult<T>,
 ) -> Result<(Vec<T>, Vec<MemberRow>)> {
     let rows = query.fetch_all(db.conn()).within(what).await?;
-    with_members(db, what, decode(what, rows, f)?).await
-}
-
-/// A check's candidates with the active assignments of their projects.
-async fn with_members<T: OnProject>(db: &mut Db, what: &str, items: Vec<T>) -> Result<(Vec<T>, Vec<MemberRow>)> {
-    let members = fetch_members(db, what, items.iter().map(|i| i.project_id())).await?;
+    let items = decode(what, rows, f)?;
+    let members = fetch_members(db, what, items.iter().map(OnProject::project_id)).await?;
     Ok((items, members))
 }
 
@@ -370,7 +366,7 @@ pub async fn fetch_app_dedup(
     qb.push(format!(" FROM {} WHERE {kind} IN (", spec.table.name()));
     let mut sep = qb.separated(", ");
     for k in spec.kinds {
-        sep.push_bind(k.code());
+        sep.push_bind(k.as_str());
     }
     qb.push(")");
     if same_day {

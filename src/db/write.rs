@@ -85,7 +85,7 @@ async fn insert_chunk(
         ),
     };
     qb.push_values(chunk.iter(), |mut b, a| {
-        b.push_bind(a.kind.code());
+        b.push_bind(a.kind.as_str());
         if table == AppTable::AlerteProjet {
             b.push_bind(a.niveau);
         }

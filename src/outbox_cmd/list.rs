@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use chrono_tz::Tz;
 
-use super::{DEFAULT_STATES, STATES, plural};
+use super::{DEFAULT_STATES, plural};
 use crate::cli::{Format, OutboxListArgs};
 use crate::db::Db;
 use crate::db::outbox_admin::{self, ListFilter, Listed, ListedRow};
@@ -121,11 +121,15 @@ fn summary(counts: &[(String, u64)], shown: usize) -> String {
         return "no e-mail matches\n".to_string();
     }
     let by: HashMap<&str, u64> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-    let mut parts: Vec<String> =
-        STATES.iter().filter_map(|s| by.get(s).filter(|n| **n > 0).map(|n| format!("{n} {s}"))).collect();
+    // Every state in the order the enum declares them (the order summaries name them).
+    let mut parts: Vec<String> = DeliveryState::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .filter_map(|s| by.get(s).filter(|n| **n > 0).map(|n| format!("{n} {s}")))
+        .collect();
     // A state this version does not know still counts.
     parts.extend(
-        counts.iter().filter(|(s, n)| *n > 0 && !STATES.contains(&s.as_str())).map(|(s, n)| format!("{n} {s}")),
+        counts.iter().filter(|(s, n)| *n > 0 && DeliveryState::parse(s).is_none()).map(|(s, n)| format!("{n} {s}")),
     );
     let mut o = format!("{total} e-mail{}: {}", plural(total), parts.join(", "));
     if (shown as u64) < total {

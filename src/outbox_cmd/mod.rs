@@ -27,17 +27,6 @@ use crate::outbox::DeliveryState as S;
 /// The states `outbox` lists by default.
 pub const DEFAULT_STATES: [&str; 3] = [S::Queued.as_str(), S::Failed.as_str(), S::Abandoned.as_str()];
 
-/// Every ledger state, in the order summaries name them.
-pub const STATES: [&str; 7] = [
-    S::ALL[0].as_str(),
-    S::ALL[1].as_str(),
-    S::ALL[2].as_str(),
-    S::ALL[3].as_str(),
-    S::ALL[4].as_str(),
-    S::ALL[5].as_str(),
-    S::ALL[6].as_str(),
-];
-
 /// The states `retry` takes (`queued` ones are refreshed).
 pub const RETRYABLE: [&str; 6] = [
     S::Queued.as_str(),
